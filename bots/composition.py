@@ -1,0 +1,62 @@
+"""The composition root: builds storage, the generator, the executor and the core from one Settings."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from core.executor import Executor, LocalExecutor
+from core.extensions import JobExtension
+from core.moderation import ModerationPolicy
+from core.service import Sorabox
+from core.settings import Settings
+from model.registry import create_generator
+from storage.database import Database
+from storage.media import MediaStore
+
+
+@dataclass
+class Parts:
+    db: Database
+    core: Sorabox
+
+    async def close(self) -> None:
+        await self.core.executor.close()
+        await self.db.aclose()
+
+
+def build_executor(settings: Settings) -> Executor:
+    """The local worker, or the Ray cluster when SORABOX_EXECUTOR=ray."""
+    if settings.executor == "ray":
+        from core.ray_executor import RayExecutor  # the [ray] extra
+
+        return RayExecutor.from_settings(settings)  # type: ignore[no-any-return]
+    generator = create_generator(settings.backend, settings.environ, settings.model_dir)
+    return LocalExecutor(generator, workers=settings.generation_workers)
+
+
+def build_core(
+    settings: Settings, executor: Executor | None = None, extensions: list[JobExtension] | None = None
+) -> Parts:
+    db = Database(settings.database_path)
+    core = Sorabox(
+        db=db,
+        media=MediaStore(settings.media_dir),
+        executor=executor or build_executor(settings),
+        settings=settings,
+        moderation=ModerationPolicy.load(settings.data_dir / "moderation.toml"),
+        extensions=extensions or [],
+    )
+    return Parts(db, core)
+
+
+class NoExecutor:
+    """For CLI commands that read the database and never generate."""
+
+    capacity = 0
+    backend = "none"
+
+    async def run(self, *args: object) -> object:
+        raise RuntimeError("this command does not generate")
+
+    async def close(self) -> None:
+        return None

@@ -1,0 +1,125 @@
+"""`sorabox serve`: the core, the web server and every adapter whose token is configured, until a signal."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+import sys
+from collections.abc import Callable
+from typing import Any, Protocol, TextIO
+
+from aiohttp import web
+
+from bots.composition import build_core
+from core.service import Sorabox
+from core.settings import Settings
+
+log = logging.getLogger("sorabox.serve")
+
+
+class Adapter(Protocol):
+    async def start(self) -> None: ...
+
+    async def stop(self) -> None: ...
+
+
+async def healthz(request: web.Request) -> web.Response:
+    core: Sorabox = request.app["core"]
+    counts = await core.pending_delivery_counts()
+    return web.json_response({"ok": True, "backend": core.executor.backend, "deliveries_pending": counts})
+
+
+def build_adapters(core: Sorabox, settings: Settings, app: web.Application) -> tuple[list[Adapter], Any]:
+    """Every adapter the settings enable; the web console is always on."""
+    adapters: list[Adapter] = []
+    console = None
+    try:
+        from bots.web import WebConsole
+    except ImportError:
+        app.router.add_get("/healthz", healthz)
+    else:
+        console = WebConsole(core, settings)
+        console.setup(app)
+        adapters.append(console)
+    if settings.environ.get("SORABOX_TELEGRAM_TOKEN"):
+        from bots.telegrambot import TelegramAdapter, TelegramSettings
+
+        telegram_settings = TelegramSettings.from_env(settings.environ)
+        if telegram_settings is not None:
+            telegram = TelegramAdapter(core, telegram_settings)
+            if hasattr(telegram, "setup_webhook"):
+                telegram.setup_webhook(app)
+            adapters.append(telegram)
+    if settings.environ.get("SORABOX_DISCORD_TOKEN"):
+        from bots.discordbot import DiscordAdapter, DiscordSettings
+
+        discord_settings = DiscordSettings.from_env(settings.environ)
+        if discord_settings is not None:
+            adapters.append(DiscordAdapter(core, discord_settings))
+    return adapters, console
+
+
+async def run_service(
+    settings: Settings,
+    stop: asyncio.Event,
+    out: TextIO = sys.stdout,
+    on_ready: Callable[[str], None] | None = None,
+) -> int:
+    """Run until `stop` is set; returns the process exit code."""
+    parts = build_core(settings)
+    core = parts.core
+    app = web.Application(client_max_size=64 * 1024 * 1024)
+    app["core"] = core
+    app["settings"] = settings
+    adapters, console = build_adapters(core, settings, app)
+    runner = web.AppRunner(app, handle_signals=False)
+    await core.start()
+    started: list[Adapter] = []
+    try:
+        await runner.setup()
+        site = web.TCPSite(runner, settings.web_host, settings.web_port)
+        await site.start()
+        port = runner.addresses[0][1] if runner.addresses else settings.web_port
+        address = settings.public_url or f"http://{settings.web_host}:{port}"
+        if console is not None:
+            console.set_base_url(address)
+        for adapter in adapters:
+            await adapter.start()
+            started.append(adapter)
+        out.write(f"sorabox is serving on {address} (backend: {core.executor.backend})\n")
+        if console is not None:
+            link = await console.first_start_link()
+            if link:
+                out.write(f"first start: sign in as the admin with this one-time link: {link}\n")
+        out.flush()
+        if on_ready is not None:
+            on_ready(address)
+        await stop.wait()
+        out.write("shutting down: running jobs go back to the queue\n")
+        out.flush()
+    finally:
+        for adapter in reversed(started):
+            try:
+                await adapter.stop()
+            except Exception:
+                log.exception("stopping %s failed", type(adapter).__name__)
+        await core.stop()
+        await runner.cleanup()
+        await parts.close()
+    return 0
+
+
+def serve(settings: Settings) -> int:
+    """Blocking entry point: SIGINT and SIGTERM stop the service cleanly with exit code 0."""
+
+    async def main() -> int:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(NotImplementedError):
+                loop.add_signal_handler(sig, stop.set)
+        return await run_service(settings, stop)
+
+    return asyncio.run(main())

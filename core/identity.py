@@ -1,0 +1,62 @@
+"""Who asks and where: the platform-neutral description every adapter builds from its events."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Actor:
+    """A person as a platform describes them.
+
+    `is_admin` means the platform says they administer the place they are speaking in (a Telegram
+    chat admin, a Discord member with Manage Server); service-wide admins are users.is_admin.
+    """
+
+    platform: str  # "telegram" | "discord" | "web" | "cli"
+    user_id: str  # the platform's own id for the account, as text
+    display_name: str
+    roles: tuple[str, ...] = ()
+    is_admin: bool = False
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self))
+
+    @classmethod
+    def from_json(cls, text: str) -> Actor:
+        data = json.loads(text)
+        data["roles"] = tuple(data.get("roles", ()))
+        return cls(**data)
+
+
+@dataclass(frozen=True)
+class Place:
+    """Where a request was made and where its results go.
+
+    guild_id: a Discord server or a Telegram group/supergroup id; None in private chats.
+    channel_id: the Discord channel, the Telegram chat id, the web console thread.
+    thread_id: a Discord thread or a Telegram forum topic (message_thread_id).
+    reply_to: the platform message the result should answer.
+    """
+
+    platform: str
+    channel_id: str
+    guild_id: str | None = None
+    thread_id: str | None = None
+    reply_to: str | None = None
+    is_private: bool = False
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self))
+
+    @classmethod
+    def from_json(cls, text: str) -> Place:
+        return cls(**json.loads(text))
+
+    def with_thread(self, thread_id: str | None) -> Place:
+        return Place(self.platform, self.channel_id, self.guild_id, thread_id, self.reply_to, self.is_private)
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)

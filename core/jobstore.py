@@ -1,0 +1,262 @@
+"""The job's life in the database. Each function runs inside one writer transaction.
+
+    queued -> running -> encoding -> done
+                 |          |
+                 +----------+--> failed | cancelled      (queued -> cancelled too)
+
+Every transition is conditional on the state it leaves, so a job can finish only once, however
+many times a crash and a restart replay the work.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta
+from typing import Any
+
+import sqlite_utils
+
+from core import quotas
+from core.identity import Actor, Place
+from core.records import ACTIVE_STATES, ClipRecord, Delivery, JobRecord, iso, new_id
+from storage.database import insert, one
+
+
+def audit(
+    db: sqlite_utils.Database,
+    kind: str,
+    now: datetime,
+    *,
+    user_id: str | None = None,
+    job_id: str | None = None,
+    clip_id: str | None = None,
+    **detail: Any,
+) -> None:
+    insert(
+        db,
+        "audit_events",
+        {
+            "at": iso(now),
+            "kind": kind,
+            "user_id": user_id,
+            "job_id": job_id,
+            "clip_id": clip_id,
+            "detail": json.dumps(detail, default=str),
+        },
+    )
+
+
+def user_for(db: sqlite_utils.Database, actor: Actor, now: datetime) -> str:
+    """The user behind a platform account, created on first sight."""
+    row = one(
+        db,
+        "SELECT user_id, display_name FROM identities WHERE platform = ? AND platform_user_id = ?",
+        [actor.platform, actor.user_id],
+    )
+    if row is not None:
+        if actor.display_name and row["display_name"] != actor.display_name:
+            db.execute(
+                "UPDATE identities SET display_name = ? WHERE platform = ? AND platform_user_id = ?",
+                [actor.display_name, actor.platform, actor.user_id],
+            )
+        return str(row["user_id"])
+    user_id = new_id()
+    insert(db, "users", {"id": user_id, "display_name": actor.display_name or actor.user_id, "created_at": iso(now)})
+    insert(
+        db,
+        "identities",
+        {
+            "platform": actor.platform,
+            "platform_user_id": actor.user_id,
+            "user_id": user_id,
+            "display_name": actor.display_name,
+            "created_at": iso(now),
+        },
+    )
+    return user_id
+
+
+def existing_user(db: sqlite_utils.Database, actor: Actor) -> str | None:
+    row = one(
+        db,
+        "SELECT user_id FROM identities WHERE platform = ? AND platform_user_id = ?",
+        [actor.platform, actor.user_id],
+    )
+    return None if row is None else str(row["user_id"])
+
+
+def is_service_admin(db: sqlite_utils.Database, user_id: str) -> bool:
+    row = one(db, "SELECT is_admin FROM users WHERE id = ?", [user_id])
+    return bool(row and row["is_admin"])
+
+
+def count_active(db: sqlite_utils.Database, user_id: str) -> int:
+    row = one(
+        db,
+        f"SELECT COUNT(*) AS n FROM jobs WHERE user_id = ? AND state IN {ACTIVE_STATES}",
+        [user_id],
+    )
+    return int(row["n"]) if row else 0
+
+
+def count_queued(db: sqlite_utils.Database) -> int:
+    row = one(db, "SELECT COUNT(*) AS n FROM jobs WHERE state = 'queued'")
+    return int(row["n"]) if row else 0
+
+
+def insert_job(
+    db: sqlite_utils.Database,
+    *,
+    user_id: str,
+    kind: str,
+    prompt: str,
+    params: dict[str, Any],
+    actor: Actor,
+    place: Place,
+    cost: int,
+    period: str,
+    now: datetime,
+) -> str:
+    job_id = new_id()
+    insert(
+        db,
+        "jobs",
+        {
+            "id": job_id,
+            "user_id": user_id,
+            "kind": kind,
+            "prompt": prompt,
+            "params": json.dumps(params),
+            "origin": place.to_json(),
+            "requester": actor.to_json(),
+            "state": "queued",
+            "cost": cost,
+            "period": period,
+            "created_at": iso(now),
+        },
+    )
+    quotas.record(db, user_id=user_id, kind="reserve", credits=-cost, period=period, now=now, job_id=job_id)
+    return job_id
+
+
+def get_job(db: sqlite_utils.Database, job_id: str) -> JobRecord | None:
+    row = one(db, "SELECT * FROM jobs WHERE id = ?", [job_id])
+    return None if row is None else JobRecord.from_row(row)
+
+
+def transition(
+    db: sqlite_utils.Database, job_id: str, from_states: tuple[str, ...], to_state: str, **fields: Any
+) -> bool:
+    """Move a job to `to_state` only if it is in one of `from_states`; returns whether it moved."""
+    sets = ", ".join(["state = ?", *(f"[{k}] = ?" for k in fields)])
+    marks = ",".join("?" for _ in from_states)
+    cursor = db.execute(
+        f"UPDATE jobs SET {sets} WHERE id = ? AND state IN ({marks})",
+        [to_state, *fields.values(), job_id, *from_states],
+    )
+    return cursor.rowcount == 1
+
+
+def start(db: sqlite_utils.Database, job_id: str, now: datetime) -> JobRecord | None:
+    """queued -> running; None if the job is no longer queued (cancelled meanwhile)."""
+    if not transition(db, job_id, ("queued",), "running", started_at=iso(now), attempts=_attempts(db, job_id) + 1):
+        return None
+    return get_job(db, job_id)
+
+
+def _attempts(db: sqlite_utils.Database, job_id: str) -> int:
+    row = one(db, "SELECT attempts FROM jobs WHERE id = ?", [job_id])
+    return int(row["attempts"] or 0) if row else 0
+
+
+def end_unsuccessfully(db: sqlite_utils.Database, job_id: str, state: str, reason: str, now: datetime) -> bool:
+    """-> failed | cancelled, with the credits refunded in the same transaction."""
+    if not transition(db, job_id, ACTIVE_STATES, state, error=reason, finished_at=iso(now)):
+        return False
+    quotas.settle(db, job_id, "refund", now)
+    job = get_job(db, job_id)
+    audit(db, f"job_{state}", now, user_id=job.user_id if job else None, job_id=job_id, reason=reason)
+    return True
+
+
+def requeue(db: sqlite_utils.Database, job_id: str) -> bool:
+    """running/encoding -> queued, keeping the reservation: for a shutdown or a crash mid-job."""
+    return transition(db, job_id, ("running", "encoding"), "queued", started_at=None)
+
+
+def requeue_interrupted(db: sqlite_utils.Database) -> list[str]:
+    """At start-up: jobs a previous process left running go back to the queue."""
+    ids = [r["id"] for r in db.query("SELECT id FROM jobs WHERE state IN ('running', 'encoding')")]
+    for job_id in ids:
+        requeue(db, job_id)
+    return ids
+
+
+def queued_jobs(db: sqlite_utils.Database) -> list[JobRecord]:
+    """Every queued job, oldest first."""
+    return [
+        JobRecord.from_row(r) for r in db.query("SELECT * FROM jobs WHERE state = 'queued' ORDER BY created_at, rowid")
+    ]
+
+
+def finish(
+    db: sqlite_utils.Database,
+    job: JobRecord,
+    *,
+    clip_row: dict[str, Any],
+    deliveries: list[dict[str, Any]],
+    now: datetime,
+) -> str | None:
+    """encoding -> done: the clip, the quota commit and the outbox rows, all in one transaction."""
+    if not transition(db, job.id, ("encoding",), "done", clip_id=clip_row["id"], finished_at=iso(now)):
+        return None
+    insert(db, "clips", clip_row)
+    quotas.settle(db, job.id, "commit", now)
+    for row in deliveries:
+        insert(db, "deliveries", row)
+    audit(db, "clip_made", now, user_id=job.user_id, job_id=job.id, clip_id=clip_row["id"], backend=clip_row["backend"])
+    return str(clip_row["id"])
+
+
+CLIP_SELECT = """SELECT c.*, COALESCE(u.display_name, 'someone') AS author FROM clips c
+                 LEFT JOIN users u ON u.id = c.user_id"""
+
+
+def get_clip(db: sqlite_utils.Database, clip_id: str, include_deleted: bool = False) -> ClipRecord | None:
+    row = one(db, f"{CLIP_SELECT} WHERE c.id = ?" + ("" if include_deleted else " AND c.deleted_at IS NULL"), [clip_id])
+    return None if row is None else ClipRecord.from_row(row)
+
+
+def pending_deliveries(
+    db: sqlite_utils.Database, platform: str, now: datetime, lease_seconds: float, limit: int
+) -> list[Delivery]:
+    """Claim up to `limit` due deliveries: each is hidden from other claims for `lease_seconds`.
+
+    If the adapter dies while posting, the lease runs out and the row is offered again.
+    """
+    rows = list(
+        db.query(
+            """SELECT * FROM deliveries WHERE platform = ? AND state = 'pending'
+               AND (next_attempt_at IS NULL OR next_attempt_at <= ?) ORDER BY id LIMIT ?""",
+            [platform, iso(now), limit],
+        )
+    )
+    lease = iso(now + timedelta(seconds=lease_seconds))
+    claimed = []
+    for row in rows:
+        db.execute(
+            "UPDATE deliveries SET attempts = attempts + 1, next_attempt_at = ? WHERE id = ?", [lease, row["id"]]
+        )
+        claimed.append(
+            Delivery(
+                id=row["id"],
+                kind=row["kind"],
+                platform=row["platform"],
+                destination=Place.from_json(row["destination"]),
+                payload=json.loads(row["payload"] or "{}"),
+                attempts=(row["attempts"] or 0) + 1,
+                job_id=row["job_id"],
+                clip_id=row["clip_id"],
+            )
+        )
+    return claimed

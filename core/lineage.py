@@ -1,0 +1,71 @@
+"""Remix trees: which clip came from which, by whom, and where each was posted."""
+
+from __future__ import annotations
+
+import sqlite_utils
+
+from core import jobstore
+from core.errors import UnknownClip
+from core.events import PostRef
+from core.identity import Place
+from core.records import ClipRecord, LineageNode
+from core.texts import short
+from storage.database import one
+
+
+def posts_of(db: sqlite_utils.Database, clip_id: str) -> list[PostRef]:
+    rows = db.query(
+        """SELECT platform, destination, message_id, thread_id FROM deliveries
+           WHERE clip_id = ? AND state = 'sent' AND message_id IS NOT NULL ORDER BY id""",
+        [clip_id],
+    )
+    posts = []
+    for row in rows:
+        place = Place.from_json(row["destination"])
+        posts.append(PostRef(row["platform"], place.channel_id, row["message_id"], row["thread_id"] or place.thread_id))
+    return posts
+
+
+def build_lineage(db: sqlite_utils.Database, clip_id: str) -> LineageNode:
+    clip = jobstore.get_clip(db, clip_id, include_deleted=True)
+    if clip is None:
+        raise UnknownClip(clip_id)
+    root = clip
+    seen = {root.id}
+    while root.parent_clip_id and root.parent_clip_id not in seen:
+        parent = jobstore.get_clip(db, root.parent_clip_id, include_deleted=True)
+        if parent is None:
+            break
+        seen.add(parent.id)
+        root = parent
+
+    def node(record: ClipRecord, depth: int) -> LineageNode:
+        children: tuple[LineageNode, ...] = ()
+        if depth < 50:
+            rows = db.query(f"{jobstore.CLIP_SELECT} WHERE c.parent_clip_id = ? ORDER BY c.created_at", [record.id])
+            children = tuple(node(ClipRecord.from_row(r), depth + 1) for r in rows)
+        deleted = one(db, "SELECT deleted_at FROM clips WHERE id = ?", [record.id])
+        return LineageNode(
+            clip_id=record.id,
+            kind=record.kind,
+            prompt=record.prompt,
+            author=record.author,
+            created_at=record.created_at,
+            posts=tuple(posts_of(db, record.id)),
+            children=children,
+            deleted=bool(deleted and deleted["deleted_at"]),
+        )
+
+    return node(root, 0)
+
+
+def render_tree(tree: LineageNode, highlight: str | None = None) -> str:
+    lines = []
+    for depth, node in tree.walk():
+        mark = " ◀" if node.clip_id == highlight else ""
+        prompt = "(deleted)" if node.deleted else short(node.prompt, 60)
+        verb = {"generate": "made", "remix": "remixed", "extend": "extended", "stitch": "stitched"}.get(
+            node.kind, node.kind
+        )
+        lines.append(f"{'   ' * depth}{'└─ ' if depth else ''}`{node.clip_id}` {node.author} {verb}: {prompt}{mark}")
+    return "\n".join(lines)

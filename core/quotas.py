@@ -1,0 +1,161 @@
+"""Daily credit allowances and the append-only ledger that spends them.
+
+A job reserves its cost at admission (a negative row), and later either commits it (a zero row that
+marks the reservation spent) or refunds it (a positive row). Credits left in a quota day are the
+allowance plus the sum of that day's rows, so the ledger is the only truth and never updated in place.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import sqlite_utils
+
+from core.identity import Actor, Place
+from storage.database import insert, one
+
+
+@dataclass(frozen=True)
+class QuotaPolicy:
+    """Credits: a 5 s clip at 640x360 costs 5. Larger frames cost in proportion to their pixels."""
+
+    daily_credits: int = 60
+    base_pixels: int = 640 * 360
+    # The hour (UTC) a new quota day begins.
+    reset_hour_utc: int = 0
+
+    def cost(self, seconds: float, width: int, height: int) -> int:
+        factor = max(1.0, (width * height) / self.base_pixels)
+        return max(1, math.ceil(round(seconds * factor, 6)))
+
+    def period(self, now: datetime) -> str:
+        """The quota day `now` falls in, as an ISO date."""
+        return (now.astimezone(UTC) - timedelta(hours=self.reset_hour_utc)).date().isoformat()
+
+    def resets_at(self, now: datetime) -> datetime:
+        start = datetime.fromisoformat(self.period(now)).replace(tzinfo=UTC) + timedelta(hours=self.reset_hour_utc)
+        return start + timedelta(days=1)
+
+
+@dataclass(frozen=True)
+class QuotaStatus:
+    allowance: int
+    used: int
+    granted: int
+    remaining: int
+    resets_at: datetime
+
+
+def allowance(db: sqlite_utils.Database, policy: QuotaPolicy, actor: Actor, place: Place) -> int:
+    """The daily allowance for this person here: the most specific override wins.
+
+    Specificity: a guild-and-role override beats a guild one, which beats a platform-wide role one,
+    which beats a platform-wide one. Among several matching roles at the same level, the largest wins.
+    """
+    guild = place.guild_id or ""
+    roles = list(actor.roles)
+    marks = ",".join("?" for _ in roles) or "NULL"
+    rows = db.query(
+        f"""SELECT guild_id, role, daily_credits FROM quota_overrides
+            WHERE platform IN (?, '*') AND guild_id IN (?, '') AND (role = '' OR role IN ({marks}))""",
+        [actor.platform, guild, *roles],
+    )
+    best: tuple[int, int] | None = None
+    for row in rows:
+        rank = (2 if row["guild_id"] else 0) + (1 if row["role"] else 0)
+        candidate = (rank, row["daily_credits"])
+        if best is None or candidate > best:
+            best = candidate
+    return policy.daily_credits if best is None else best[1]
+
+
+def status(
+    db: sqlite_utils.Database, policy: QuotaPolicy, user_id: str, actor: Actor, place: Place, now: datetime
+) -> QuotaStatus:
+    period = policy.period(now)
+    row = one(
+        db,
+        """SELECT COALESCE(SUM(CASE WHEN kind IN ('reserve', 'refund') THEN credits END), 0) AS spent,
+                  COALESCE(SUM(CASE WHEN kind = 'grant' THEN credits END), 0) AS granted
+           FROM quota_ledger WHERE user_id = ? AND period = ?""",
+        [user_id, period],
+    )
+    assert row is not None
+    daily = allowance(db, policy, actor, place)
+    used = -int(row["spent"])
+    granted = int(row["granted"])
+    return QuotaStatus(daily, used, granted, daily + granted - used, policy.resets_at(now))
+
+
+def record(
+    db: sqlite_utils.Database,
+    *,
+    user_id: str,
+    kind: str,
+    credits: int,
+    period: str,
+    now: datetime,
+    job_id: str | None = None,
+    note: str = "",
+) -> None:
+    insert(
+        db,
+        "quota_ledger",
+        {
+            "user_id": user_id,
+            "job_id": job_id,
+            "kind": kind,
+            "credits": credits,
+            "period": period,
+            "created_at": now.isoformat(),
+            "note": note,
+        },
+    )
+
+
+def settle(db: sqlite_utils.Database, job_id: str, outcome: str, now: datetime) -> None:
+    """Commit or refund a job's reservation, once: the unique index refuses a second settlement."""
+    reserve = one(
+        db, "SELECT user_id, credits, period FROM quota_ledger WHERE job_id = ? AND kind = 'reserve'", [job_id]
+    )
+    if reserve is None:
+        return
+    settled = one(db, "SELECT kind FROM quota_ledger WHERE job_id = ? AND kind IN ('commit', 'refund')", [job_id])
+    if settled is not None:
+        return
+    credits = 0 if outcome == "commit" else -int(reserve["credits"])
+    record(
+        db,
+        user_id=reserve["user_id"],
+        kind=outcome,
+        credits=credits,
+        period=reserve["period"],
+        now=now,
+        job_id=job_id,
+    )
+
+
+def unbalanced_jobs(db: sqlite_utils.Database) -> list[str]:
+    """Jobs whose ledger does not match their state; empty when the ledger balances.
+
+    A finished job has exactly one reserve and one settlement (commit when done, refund when failed or
+    cancelled); an active job has a reserve and no settlement.
+    """
+    rows = db.query(
+        """SELECT j.id, j.state,
+                  SUM(l.kind = 'reserve') AS reserves, SUM(l.kind = 'commit') AS commits,
+                  SUM(l.kind = 'refund') AS refunds, COALESCE(SUM(l.credits), 0) AS net, j.cost
+           FROM jobs j LEFT JOIN quota_ledger l ON l.job_id = j.id GROUP BY j.id"""
+    )
+    bad = []
+    for r in rows:
+        expected = {
+            "done": (1, 1, 0, -r["cost"]),
+            "failed": (1, 0, 1, 0),
+            "cancelled": (1, 0, 1, 0),
+        }.get(r["state"], (1, 0, 0, -r["cost"]))
+        if (r["reserves"], r["commits"], r["refunds"], r["net"]) != expected:
+            bad.append(r["id"])
+    return bad

@@ -1,0 +1,134 @@
+"""One settings object, read from `SORABOX_*` environment variables and an optional `sorabox.toml`.
+
+The environment is passed in (never read from `os.environ` here), so tests need no monkeypatching.
+In `sorabox.toml`, a key `data_dir = "/srv/sorabox"` means `SORABOX_DATA_DIR`; tables flatten with
+underscores (`[telegram] token = "..."` means `SORABOX_TELEGRAM_TOKEN`). The environment wins.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from core.commands import Limits
+from core.quotas import QuotaPolicy
+
+PREFIX = "SORABOX_"
+
+
+class SettingsError(Exception):
+    """A setting has a value we cannot use; the message names the variable."""
+
+
+def _flatten(data: Mapping[str, Any], prefix: str = "") -> dict[str, str]:
+    flat: dict[str, str] = {}
+    for key, value in data.items():
+        name = f"{prefix}{key}".upper().replace("-", "_")
+        if isinstance(value, Mapping):
+            flat.update(_flatten(value, f"{prefix}{key}_"))
+        elif isinstance(value, bool):
+            flat[PREFIX + name] = "1" if value else "0"
+        elif isinstance(value, list):
+            flat[PREFIX + name] = ",".join(str(v) for v in value)
+        else:
+            flat[PREFIX + name] = str(value)
+    return flat
+
+
+def merged_environment(environ: Mapping[str, str], toml_path: Path | None = None) -> dict[str, str]:
+    """The environment with `sorabox.toml` values filled in underneath it."""
+    path = toml_path or Path(environ.get("SORABOX_CONFIG", "sorabox.toml"))
+    merged: dict[str, str] = {}
+    if path.exists():
+        try:
+            merged.update(_flatten(tomllib.loads(path.read_text())))
+        except tomllib.TOMLDecodeError as exc:
+            raise SettingsError(f"{path} is not valid TOML: {exc}") from exc
+    merged.update(environ)
+    return merged
+
+
+def _int(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = env.get(PREFIX + name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise SettingsError(f"{PREFIX}{name} must be a whole number, got {raw!r}") from None
+
+
+def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = env.get(PREFIX + name)
+    if raw is None or raw == "":
+        return default
+    if raw.lower() in {"1", "true", "yes", "on"}:
+        return True
+    if raw.lower() in {"0", "false", "no", "off"}:
+        return False
+    raise SettingsError(f"{PREFIX}{name} must be true or false, got {raw!r}")
+
+
+@dataclass(frozen=True)
+class Settings:
+    data_dir: Path = Path("data")
+    backend: str = "procedural"
+    model_dir: Path | None = None
+    executor: str = "local"  # local | ray
+    ray_address: str = "auto"
+    web_host: str = "127.0.0.1"
+    web_port: int = 8080
+    public_url: str = ""  # how chat platforms reach the media route; default http://host:port
+    generation_workers: int = 1
+    max_jobs_per_user: int = 3
+    max_queue: int = 200
+    quota: QuotaPolicy = field(default_factory=QuotaPolicy)
+    limits: Limits = field(default_factory=Limits)
+    # Seconds a clip's generation takes before any has been measured; queue estimates start here.
+    initial_estimate_seconds: float = 10.0
+    environ: Mapping[str, str] = field(default_factory=dict, repr=False)
+
+    @property
+    def database_path(self) -> Path:
+        return self.data_dir / "sorabox.db"
+
+    @property
+    def media_dir(self) -> Path:
+        return self.data_dir / "media"
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str], toml_path: Path | None = None) -> Settings:
+        env = merged_environment(environ, toml_path)
+        model_dir = env.get(PREFIX + "MODEL_DIR")
+        executor = env.get(PREFIX + "EXECUTOR", "local")
+        if executor not in {"local", "ray"}:
+            raise SettingsError(f"{PREFIX}EXECUTOR must be local or ray, got {executor!r}")
+        limits = Limits(
+            max_prompt_chars=_int(env, "MAX_PROMPT_CHARS", Limits.max_prompt_chars),
+            max_seconds=float(_int(env, "MAX_SECONDS", int(Limits.max_seconds))),
+        )
+        return cls(
+            data_dir=Path(env.get(PREFIX + "DATA_DIR", "data")),
+            backend=env.get(PREFIX + "BACKEND", "procedural"),
+            model_dir=Path(model_dir) if model_dir else None,
+            executor=executor,
+            ray_address=env.get(PREFIX + "RAY_ADDRESS", "auto"),
+            web_host=env.get(PREFIX + "WEB_HOST", "127.0.0.1"),
+            web_port=_int(env, "WEB_PORT", 8080),
+            public_url=env.get(PREFIX + "PUBLIC_URL", ""),
+            generation_workers=_int(env, "GENERATION_WORKERS", 1),
+            max_jobs_per_user=_int(env, "MAX_JOBS_PER_USER", 3),
+            max_queue=_int(env, "MAX_QUEUE", 200),
+            quota=QuotaPolicy(
+                daily_credits=_int(env, "DAILY_CREDITS", QuotaPolicy.daily_credits),
+                reset_hour_utc=_int(env, "QUOTA_RESET_HOUR_UTC", 0),
+            ),
+            limits=limits,
+            environ=env,
+        )
+
+    def flag(self, name: str, default: bool = False) -> bool:
+        return _bool(self.environ, name, default)

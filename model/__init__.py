@@ -1,0 +1,1 @@
+"""Generators: turn a GenerationRequest into a Clip of frames and sound. Knows nothing of chats."""
