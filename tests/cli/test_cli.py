@@ -1,0 +1,68 @@
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bots.cli import main
+from model.media import probe
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_generate_writes_a_playable_clip_and_says_where(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("SORABOX_BACKEND", "tests.support:ToneGenerator")
+    out = tmp_path / "clips" / "ball.mp4"
+    assert main(["generate", "a red ball", "-o", str(out), "--seconds", "2", "--size", "320x180"]) == 0
+    printed = capsys.readouterr()
+    assert f"wrote {out}" in printed.out and "backend tone" in printed.out
+    assert "generating" in printed.err  # progress goes to stderr
+    info = probe(out)
+    assert (info.width, info.height, info.frame_count, info.audio_codec) == (320, 180, 48, "aac")
+    assert not list(out.parent.glob(".*.part"))
+
+
+def test_generate_refuses_bad_options_with_a_message(tmp_path, capsys):
+    assert main(["generate", "x", "-o", str(tmp_path / "x.mp4"), "--seconds", "99"]) == 2
+    assert "--seconds must be between 1 and 20" in capsys.readouterr().err
+
+
+def test_unknown_backend_is_a_clear_error(tmp_path, capsys):
+    assert main(["generate", "x", "-o", str(tmp_path / "x.mp4"), "--backend", "dreams"]) == 1
+    assert "unknown backend 'dreams'" in capsys.readouterr().err
+
+
+def test_bad_setting_names_the_variable(capsys, monkeypatch):
+    monkeypatch.setenv("SORABOX_WEB_PORT", "eighty")
+    assert main(["jobs"]) == 2
+    assert "SORABOX_WEB_PORT must be a whole number" in capsys.readouterr().err
+
+
+def test_jobs_and_quota_on_an_empty_service(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("SORABOX_DATA_DIR", str(tmp_path))
+    assert main(["jobs"]) == 0
+    assert "no jobs waiting or running" in capsys.readouterr().out
+    assert main(["quota", "ana", "--platform", "telegram"]) == 0
+    assert "telegram:ana: 60 of 60 credits left" in capsys.readouterr().out
+
+
+def test_toml_settings_apply_under_the_environment(tmp_path, capsys, monkeypatch):
+    config = tmp_path / "sorabox.toml"
+    config.write_text(f'data_dir = "{tmp_path / "from-toml"}"\ndaily_credits = 12\n')
+    monkeypatch.delenv("SORABOX_DATA_DIR", raising=False)
+    assert main(["--config", str(config), "quota", "bob"]) == 0
+    assert "12 of 12 credits" in capsys.readouterr().out
+    assert (tmp_path / "from-toml" / "sorabox.db").exists()
+
+
+@pytest.mark.parametrize("command", [[], ["generate"], ["serve"], ["jobs"], ["quota"]])
+def test_every_command_has_help(command):
+    result = subprocess.run(
+        [sys.executable, "-m", "bots.cli", *command, "--help"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+    assert result.returncode == 0 and "usage: sorabox" in result.stdout
