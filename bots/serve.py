@@ -8,11 +8,12 @@ import logging
 import signal
 import sys
 from collections.abc import Callable
-from typing import Any, Protocol, TextIO
+from typing import Protocol, TextIO
 
 from aiohttp import web
 
 from bots.composition import build_core
+from bots.web import WebConsole
 from core.service import Sorabox
 from core.settings import Settings
 
@@ -25,24 +26,12 @@ class Adapter(Protocol):
     async def stop(self) -> None: ...
 
 
-async def healthz(request: web.Request) -> web.Response:
-    core: Sorabox = request.app["core"]
-    counts = await core.pending_delivery_counts()
-    return web.json_response({"ok": True, "backend": core.executor.backend, "deliveries_pending": counts})
-
-
-def build_adapters(core: Sorabox, settings: Settings, app: web.Application) -> tuple[list[Adapter], Any]:
+def build_adapters(core: Sorabox, settings: Settings, app: web.Application) -> tuple[list[Adapter], WebConsole]:
     """Every adapter the settings enable; the web console is always on."""
     adapters: list[Adapter] = []
-    console = None
-    try:
-        from bots.web import WebConsole
-    except ImportError:
-        app.router.add_get("/healthz", healthz)
-    else:
-        console = WebConsole(core, settings)
-        console.setup(app)
-        adapters.append(console)
+    console = WebConsole(core, settings)
+    console.setup(app)
+    adapters.append(console)
     if settings.environ.get("SORABOX_TELEGRAM_TOKEN"):
         from bots.telegrambot import TelegramAdapter, TelegramSettings
 
@@ -83,16 +72,14 @@ async def run_service(
         await site.start()
         port = runner.addresses[0][1] if runner.addresses else settings.web_port
         address = settings.public_url or f"http://{settings.web_host}:{port}"
-        if console is not None:
-            console.set_base_url(address)
+        console.set_base_url(address)
         for adapter in adapters:
             await adapter.start()
             started.append(adapter)
         out.write(f"sorabox is serving on {address} (backend: {core.executor.backend})\n")
-        if console is not None:
-            link = await console.first_start_link()
-            if link:
-                out.write(f"first start: sign in as the admin with this one-time link: {link}\n")
+        link = await console.first_start_link()
+        if link:
+            out.write(f"first start: sign in as the admin with this one-time link: {link}\n")
         out.flush()
         if on_ready is not None:
             on_ready(address)

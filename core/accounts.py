@@ -1,0 +1,318 @@
+"""Local accounts of the web console: passwords, one-time sign-in links and sessions.
+
+Passwords are hashed with scrypt (RFC 7914) from the standard library. Sign-in link tokens and
+session ids are random and only their SHA-256 is stored, so a copy of the database signs nobody in.
+The web adapter turns these into cookies and pages; the rules live here.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import re
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import sqlite_utils
+
+from core import jobstore
+from core.errors import SoraboxError
+from core.identity import Actor
+from core.records import iso, new_id
+from storage.database import Database, insert, one
+
+PLATFORM = "web"
+NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{1,31}$")
+MIN_PASSWORD = 10
+# scrypt cost: 2**14 * 8 * 128 bytes = 16 MiB and ~50 ms a check on one core; the usual interactive setting.
+SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**14, 8, 1
+LINK_LIFETIME = timedelta(hours=24)
+SESSION_LIFETIME = timedelta(days=14)
+
+
+class AccountError(SoraboxError):
+    """An account request that cannot be done (bad name, taken name, weak password)."""
+
+
+@dataclass(frozen=True)
+class Account:
+    id: str
+    name: str
+    is_admin: bool
+    has_password: bool
+    created_at: str
+
+    @property
+    def actor(self) -> Actor:
+        """How the core sees this person: platform "web", the account id, service admin or not."""
+        return Actor(platform=PLATFORM, user_id=self.id, display_name=self.name, is_admin=self.is_admin)
+
+    @classmethod
+    def from_row(cls, row: dict[str, Any]) -> Account:
+        return cls(row["id"], row["name"], bool(row["is_admin"]), bool(row["password_hash"]), row["created_at"])
+
+
+@dataclass(frozen=True)
+class Session:
+    """A signed-in browser: `id` goes into the cookie, `csrf_token` into every state-changing request."""
+
+    id: str
+    csrf_token: str
+    account: Account
+    expires_at: str
+
+
+def hash_password(password: str, salt: bytes | None = None) -> str:
+    """`scrypt$N$r$p$salt$hash`, base64 parts: the parameters travel with the hash so they can be raised later."""
+    salt = salt or secrets.token_bytes(16)
+    digest = hashlib.scrypt(password.encode(), salt=salt, n=SCRYPT_N, r=SCRYPT_R, p=SCRYPT_P, dklen=32)
+    b64 = base64.b64encode
+    return f"scrypt${SCRYPT_N}${SCRYPT_R}${SCRYPT_P}${b64(salt).decode()}${b64(digest).decode()}"
+
+
+def verify_password(password: str, stored: str) -> bool:
+    try:
+        scheme, n, r, p, salt, digest = stored.split("$")
+        if scheme != "scrypt":
+            return False
+        expected = base64.b64decode(digest)
+        actual = hashlib.scrypt(
+            password.encode(), salt=base64.b64decode(salt), n=int(n), r=int(r), p=int(p), dklen=len(expected)
+        )
+    except (ValueError, TypeError):
+        return False
+    return hmac.compare_digest(actual, expected)
+
+
+def _sha256(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def check_name(name: str) -> str:
+    name = name.strip()
+    if not NAME_PATTERN.match(name):
+        raise AccountError(
+            "a name has 2 to 32 letters, digits, dots, dashes or underscores, and starts with a letter or digit"
+        )
+    return name
+
+
+def check_password(password: str) -> str:
+    if len(password) < MIN_PASSWORD:
+        raise AccountError(f"a password needs at least {MIN_PASSWORD} characters")
+    if len(password) > 1024:
+        raise AccountError("a password may have at most 1024 characters")
+    return password
+
+
+def _account(db: sqlite_utils.Database, account_id: str) -> Account | None:
+    row = one(db, "SELECT * FROM web_accounts WHERE id = ? AND disabled_at IS NULL", [account_id])
+    return None if row is None else Account.from_row(row)
+
+
+def _by_name(db: sqlite_utils.Database, name: str) -> Account | None:
+    row = one(db, "SELECT * FROM web_accounts WHERE name = ? COLLATE NOCASE AND disabled_at IS NULL", [name.strip()])
+    return None if row is None else Account.from_row(row)
+
+
+class Accounts:
+    """The web console's accounts over the service database."""
+
+    def __init__(self, db: Database, clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
+        self.db = db
+        self.clock = clock
+
+    # -- accounts ---------------------------------------------------------------------------------
+
+    async def count(self) -> int:
+        row = await self.db.read(lambda db: one(db, "SELECT COUNT(*) AS n FROM web_accounts"))
+        return int(row["n"]) if row else 0
+
+    async def create(self, name: str, password: str | None = None, is_admin: bool = False) -> Account:
+        """A new account; raises AccountError when the name is taken or the password too short."""
+        name = check_name(name)
+        hashed = hash_password(check_password(password)) if password is not None else None
+        now = self.clock()
+
+        def apply(db: sqlite_utils.Database) -> Account:
+            if _by_name(db, name) is not None:
+                raise AccountError(f"the name {name} is taken")
+            account_id = new_id()
+            insert(
+                db,
+                "web_accounts",
+                {
+                    "id": account_id,
+                    "name": name,
+                    "password_hash": hashed,
+                    "is_admin": int(is_admin),
+                    "created_at": iso(now),
+                },
+            )
+            account = _account(db, account_id)
+            assert account is not None
+            self._register(db, account, now)
+            return account
+
+        return await self.db.write(apply)
+
+    def _register(self, db: sqlite_utils.Database, account: Account, now: datetime) -> None:
+        # The core's user for this account exists from the start, so service-admin rights hold at once.
+        user_id = jobstore.user_for(db, account.actor, now)
+        if account.is_admin:
+            db.execute("UPDATE users SET is_admin = 1 WHERE id = ?", [user_id])
+        jobstore.audit(db, "web_account_created", now, user_id=user_id, name=account.name, admin=account.is_admin)
+
+    async def ensure(self, name: str, is_admin: bool = False) -> Account:
+        """The account with this name, created (without a password) when missing; `is_admin` promotes it."""
+        name = check_name(name)
+        now = self.clock()
+
+        def apply(db: sqlite_utils.Database) -> Account:
+            account = _by_name(db, name)
+            if account is None:
+                account_id = new_id()
+                insert(
+                    db,
+                    "web_accounts",
+                    {"id": account_id, "name": name, "is_admin": int(is_admin), "created_at": iso(now)},
+                )
+                account = _account(db, account_id)
+                assert account is not None
+                self._register(db, account, now)
+            elif is_admin and not account.is_admin:
+                db.execute("UPDATE web_accounts SET is_admin = 1 WHERE id = ?", [account.id])
+                account = _account(db, account.id)
+                assert account is not None
+                self._register(db, account, now)
+            return account
+
+        return await self.db.write(apply)
+
+    async def get(self, account_id: str) -> Account | None:
+        return await self.db.read(lambda db: _account(db, account_id))
+
+    async def by_name(self, name: str) -> Account | None:
+        return await self.db.read(lambda db: _by_name(db, name))
+
+    async def all(self) -> list[Account]:
+        return await self.db.read(
+            lambda db: [
+                Account.from_row(r)
+                for r in db.query("SELECT * FROM web_accounts WHERE disabled_at IS NULL ORDER BY name COLLATE NOCASE")
+            ]
+        )
+
+    async def set_password(self, account_id: str, password: str) -> None:
+        hashed = hash_password(check_password(password))
+        now = self.clock()
+
+        def apply(db: sqlite_utils.Database) -> None:
+            db.execute("UPDATE web_accounts SET password_hash = ? WHERE id = ?", [hashed, account_id])
+            jobstore.audit(db, "web_password_set", now, account_id=account_id)
+
+        await self.db.write(apply)
+
+    async def check_password(self, name: str, password: str) -> Account | None:
+        """The account when name and password match; None otherwise (the same answer for either mistake)."""
+        sql = "SELECT * FROM web_accounts WHERE name = ? COLLATE NOCASE AND disabled_at IS NULL"
+        row = await self.db.read(lambda db: one(db, sql, [name.strip()]))
+        if row is None or not row["password_hash"]:
+            # Hash anyway so a missing name takes as long as a wrong password.
+            verify_password(password, hash_password("not-a-password", b"0" * 16))
+            return None
+        return Account.from_row(row) if verify_password(password, row["password_hash"]) else None
+
+    # -- one-time sign-in links -------------------------------------------------------------------
+
+    async def issue_link_token(self, account_id: str, lifetime: timedelta = LINK_LIFETIME) -> str:
+        """A token that signs the account in once within `lifetime`."""
+        token = secrets.token_urlsafe(32)
+        now = self.clock()
+        row = {
+            "token_sha256": _sha256(token),
+            "account_id": account_id,
+            "created_at": iso(now),
+            "expires_at": iso(now + lifetime),
+        }
+        await self.db.write(lambda db: insert(db, "web_signin_links", row))
+        return token
+
+    async def peek_link_token(self, token: str) -> Account | None:
+        """Whose link this is, without using it (to show "sign in as Ana?")."""
+        now = iso(self.clock())
+
+        def load(db: sqlite_utils.Database) -> Account | None:
+            row = one(
+                db,
+                "SELECT account_id FROM web_signin_links WHERE token_sha256 = ? AND used_at IS NULL AND expires_at > ?",
+                [_sha256(token), now],
+            )
+            return None if row is None else _account(db, row["account_id"])
+
+        return await self.db.read(load)
+
+    async def redeem_link_token(self, token: str) -> Account | None:
+        """Use a link: the account once, None when the token is unknown, used or expired."""
+        now = iso(self.clock())
+
+        def apply(db: sqlite_utils.Database) -> Account | None:
+            # The conditional UPDATE is what makes the link single-use, even for two requests at once.
+            cursor = db.execute(
+                "UPDATE web_signin_links SET used_at = ? WHERE token_sha256 = ? AND used_at IS NULL AND expires_at > ?",
+                [now, _sha256(token), now],
+            )
+            if cursor.rowcount != 1:
+                return None
+            row = one(db, "SELECT account_id FROM web_signin_links WHERE token_sha256 = ?", [_sha256(token)])
+            return None if row is None else _account(db, row["account_id"])
+
+        return await self.db.write(apply)
+
+    # -- sessions ---------------------------------------------------------------------------------
+
+    async def start_session(self, account: Account, lifetime: timedelta = SESSION_LIFETIME) -> Session:
+        session_id = secrets.token_urlsafe(32)
+        csrf = secrets.token_urlsafe(32)
+        now = self.clock()
+        expires = iso(now + lifetime)
+        row = {
+            "id_sha256": _sha256(session_id),
+            "account_id": account.id,
+            "csrf_token": csrf,
+            "created_at": iso(now),
+            "expires_at": expires,
+        }
+
+        def apply(db: sqlite_utils.Database) -> None:
+            insert(db, "web_sessions", row)
+            jobstore.audit(db, "web_signed_in", now, account_id=account.id, name=account.name)
+
+        await self.db.write(apply)
+        return Session(session_id, csrf, account, expires)
+
+    async def session(self, session_id: str) -> Session | None:
+        """The live session with this id and its account, or None (unknown, ended, expired, account disabled)."""
+        now = iso(self.clock())
+
+        def load(db: sqlite_utils.Database) -> Session | None:
+            row = one(
+                db,
+                "SELECT * FROM web_sessions WHERE id_sha256 = ? AND ended_at IS NULL AND expires_at > ?",
+                [_sha256(session_id), now],
+            )
+            if row is None:
+                return None
+            account = _account(db, row["account_id"])
+            return None if account is None else Session(session_id, row["csrf_token"], account, row["expires_at"])
+
+        return await self.db.read(load)
+
+    async def end_session(self, session_id: str) -> None:
+        now = iso(self.clock())
+        sql = "UPDATE web_sessions SET ended_at = ? WHERE id_sha256 = ?"
+        await self.db.write(lambda db: db.execute(sql, [now, _sha256(session_id)]))
