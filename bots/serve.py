@@ -60,8 +60,6 @@ async def run_service(
     parts = build_core(settings)
     core = parts.core
     app = web.Application(client_max_size=64 * 1024 * 1024)
-    app["core"] = core
-    app["settings"] = settings
     adapters, console = build_adapters(core, settings, app)
     runner = web.AppRunner(app, handle_signals=False)
     await core.start()

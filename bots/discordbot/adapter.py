@@ -1,0 +1,606 @@
+"""The Discord adapter: a discord.py client that turns interactions into core commands, shows progress on
+the deferred response, and posts finished clips from the core's outbox into a thread per clip."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import io
+import logging
+import time
+from collections import OrderedDict
+from collections.abc import Coroutine
+from dataclasses import dataclass, field
+from functools import partial
+from pathlib import Path
+from typing import Any, Literal
+
+import aiohttp
+import discord
+import yarl
+from discord import app_commands
+from discord.gateway import DiscordWebSocket
+from discord.http import Route
+
+from bots.discordbot import commands, render
+from bots.discordbot.settings import DEFAULT_ATTACHMENT_LIMIT, DiscordSettings
+from bots.discordbot.views import ClipButton, RemixModal, clip_view
+from core.commands import ASPECTS, Delete, Extend, Generate, Remix, Reroll, Tree, cameo_handles, clean_text, clip_id
+from core.errors import BadCommand
+from core.events import ClipDeleted, DeliveriesPending, JobDone, JobEvent, PostRef
+from core.identity import Actor, Place
+from core.records import Delivery, Reply
+from core.service import Sorabox
+from core.texts import short
+from model.media import DoesNotFit, decode_clip, fit_to_bytes
+
+log = logging.getLogger(__name__)
+
+PLATFORM = "discord"
+# Interaction tokens last 15 minutes; stop using one a minute early so an edit never races the expiry.
+TOKEN_SAFE_SECONDS = 14 * 60.0
+# A whole request may be 25 MiB; leave room for the caption and the multipart framing.
+REQUEST_LIMIT = 25 * 1024 * 1024 - 64 * 1024
+# Latest event per job, kept for jobs whose watch is registered after their first events arrived.
+RECENT_EVENTS = 512
+# How long stop() lets a post in flight finish.
+STOP_GRACE_SECONDS = 10.0
+THREAD_ARCHIVE_MINUTES: Literal[60, 1440, 4320, 10080] = 1440  # a day without messages
+TRANSIENT_ERRORS = (aiohttp.ClientError, OSError, asyncio.TimeoutError)
+
+
+@dataclass
+class JobWatch:
+    """A job whose progress is shown by editing the deferred response of the interaction that asked for it."""
+
+    job_id: str
+    prompt: str
+    interaction: discord.Interaction
+    place: Place
+    opened_at: float  # time.monotonic() when the interaction arrived
+    text: str = ""
+    final: bool = False
+    done: bool = False  # ended with JobDone: the clip itself arrives through the outbox
+    token_valid: bool = True
+    fallback: discord.Message | None = None
+    changed: asyncio.Event = field(default_factory=asyncio.Event)
+
+
+class SoraClient(discord.Client):
+    """The discord.py client: minimal intents (no privileged ones), the command tree, persistent buttons."""
+
+    def __init__(self, adapter: DiscordAdapter) -> None:
+        super().__init__(
+            intents=discord.Intents(guilds=True),
+            guild_ready_timeout=adapter.settings.guild_ready_timeout,
+            max_messages=None,  # nothing reads cached messages
+        )
+        self.actions = adapter  # what ClipButton.callback calls
+        self.adapter = adapter
+        self.tree: app_commands.CommandTree[SoraClient] = app_commands.CommandTree(self)
+        self.tree.error(adapter.on_command_error)
+        commands.install(self.tree, adapter)
+
+    async def setup_hook(self) -> None:
+        # Registered before the gateway connects, so buttons posted before a restart work at once.
+        self.add_dynamic_items(ClipButton)
+        guild_ids = self.adapter.settings.guild_ids
+        if guild_ids:
+            for guild_id in guild_ids:
+                guild = discord.Object(guild_id)
+                self.tree.copy_global_to(guild=guild)
+                await self.tree.sync(guild=guild)  # guild commands appear at once
+        else:
+            await self.tree.sync()  # global: every server and DMs
+
+
+class DiscordAdapter:
+    """Runs the Discord client as a task next to the core; `start` and `stop` are its whole lifecycle."""
+
+    def __init__(self, core: Sorabox, settings: DiscordSettings) -> None:
+        self.core = core
+        self.settings = settings
+        self.client: SoraClient | None = None
+        self.client_task: asyncio.Task[None] | None = None
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._watches: dict[str, JobWatch] = {}
+        self._recent: OrderedDict[str, JobEvent] = OrderedDict()
+        self._upload_limits: dict[str, int] = {}  # job id -> the attachment limit its interaction carried
+        # clip id -> the thread just opened for it, until the core has recorded the post (a remix can come first).
+        self._fresh_threads: OrderedDict[str, str] = OrderedDict()
+        # message id -> clip id of clips just posted, for the same reason (the message menu on a brand-new post).
+        self._fresh_posts: OrderedDict[str, str] = OrderedDict()
+        self._deliveries_wanted = asyncio.Event()
+        self._stopping = asyncio.Event()
+        self._delivery_task: asyncio.Task[None] | None = None
+        self._saved_urls: tuple[str, yarl.URL] | None = None
+
+    # -- lifecycle --------------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        self._point_discord_py()
+        self.client = SoraClient(self)
+        subscription = self.core.bus.subscribe()
+        self.client_task = asyncio.create_task(self.client.start(self.settings.token), name="discord-client")
+        self.client_task.add_done_callback(self._client_ended)
+        self._spawn(self._consume_events(subscription), "discord-events")
+        self._delivery_task = self._spawn(self._deliver_forever(), "discord-deliveries")
+
+    async def stop(self) -> None:
+        # A post in flight finishes first: cut between posting and delivery_sent, the clip would be posted
+        # again when the core offers the delivery anew.
+        self._stopping.set()
+        self._deliveries_wanted.set()
+        if self._delivery_task is not None:
+            await asyncio.wait({self._delivery_task}, timeout=STOP_GRACE_SECONDS)
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self.client is not None:
+            await self.client.close()
+        if self.client_task is not None:
+            await asyncio.wait({self.client_task}, timeout=10.0)
+        self._restore_discord_py()
+
+    def _point_discord_py(self) -> None:
+        # discord.py reads its REST base and gateway from class attributes (Route.BASE and
+        # DiscordWebSocket.DEFAULT_GATEWAY): it has no per-client setting, so the only hook is to set them
+        # while this adapter runs and put them back in stop(). One Discord adapter runs per process.
+        self._saved_urls = (Route.BASE, DiscordWebSocket.DEFAULT_GATEWAY)
+        if self.settings.api_base:
+            Route.BASE = self.settings.api_base
+        if self.settings.gateway_url:
+            DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(self.settings.gateway_url)
+
+    def _restore_discord_py(self) -> None:
+        if self._saved_urls is not None:
+            Route.BASE, DiscordWebSocket.DEFAULT_GATEWAY = self._saved_urls
+            self._saved_urls = None
+
+    def _client_ended(self, task: asyncio.Task[None]) -> None:
+        if not task.cancelled() and task.exception() is not None:
+            log.error("the Discord client stopped: %r", task.exception(), exc_info=task.exception())
+
+    def _spawn(self, coro: Coroutine[Any, Any, Any], name: str) -> asyncio.Task[Any]:
+        task = asyncio.create_task(coro, name=name)
+        self._tasks.add(task)
+        task.add_done_callback(self._task_done)
+        return task
+
+    def _task_done(self, task: asyncio.Task[Any]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("%s failed", task.get_name(), exc_info=task.exception())
+
+    async def on_command_error(self, interaction: discord.Interaction, error: app_commands.AppCommandError) -> None:
+        """A bug in a command: log it and tell the person, instead of leaving them with 'thinking…'."""
+        log.error("command %s failed", interaction.command and interaction.command.name, exc_info=error)
+        await self._answer(interaction, render.refusal("something went wrong on our side; please try again"))
+
+    # -- who and where ----------------------------------------------------------------------------
+
+    @staticmethod
+    def actor(interaction: discord.Interaction) -> Actor:
+        user = interaction.user
+        roles = tuple(str(r.id) for r in user.roles if not r.is_default()) if isinstance(user, discord.Member) else ()
+        perms = interaction.permissions
+        # Manage Server (or Administrator) in this server: the core lets such people delete and cancel here.
+        is_admin = interaction.guild_id is not None and (perms.manage_guild or perms.administrator)
+        return Actor(PLATFORM, str(user.id), user.display_name, roles, is_admin)
+
+    @staticmethod
+    def place(interaction: discord.Interaction) -> Place:
+        channel_id = str(interaction.channel_id)
+        if interaction.guild_id is None:
+            return Place(PLATFORM, channel_id, None, is_private=True)
+        channel = interaction.channel
+        if isinstance(channel, discord.Thread):
+            return Place(PLATFORM, str(channel.parent_id), str(interaction.guild_id), str(channel.id))
+        return Place(PLATFORM, channel_id, str(interaction.guild_id))
+
+    async def _place_for_clip(self, place: Place, clip: str) -> Place:
+        """A remix, extend or reroll of a clip goes into that clip's thread, if it has one in this server."""
+        if place.guild_id is None or self.client is None:
+            return place
+        threads = [p.thread_id for p in await self.core.posts_of_clip(clip) if p.platform == PLATFORM and p.thread_id]
+        if clip in self._fresh_threads:
+            threads.insert(0, self._fresh_threads[clip])
+        for thread_id in threads:
+            thread = self.client.get_channel(int(thread_id))
+            if thread is None:
+                try:
+                    thread = await self.client.fetch_channel(int(thread_id))
+                except (discord.HTTPException, *TRANSIENT_ERRORS):
+                    continue
+            if isinstance(thread, discord.Thread) and str(thread.guild.id) == place.guild_id:
+                return Place(PLATFORM, str(thread.parent_id), place.guild_id, str(thread.id))
+        return place
+
+    # -- commands (each is called after the interaction was deferred) -----------------------------
+
+    def _prompt(self, text: str, example: str) -> str:
+        prompt = clean_text(text, self.core.settings.limits)
+        if not prompt:
+            raise BadCommand(f"the prompt is empty; try `{example}`")
+        return prompt
+
+    async def generate(
+        self,
+        interaction: discord.Interaction,
+        prompt: str,
+        seconds: int | None,
+        aspect: str | None,
+        seed: int | None,
+        cameo: discord.User | None,
+    ) -> None:
+        opened = time.monotonic()
+        limits = self.core.settings.limits
+        try:
+            text = self._prompt(prompt, "/sora prompt: a red ball bounces on a wooden floor")
+            width, height = ASPECTS[aspect or "landscape"]
+        except BadCommand as exc:
+            await self._answer(interaction, render.refusal(str(exc)))
+            return
+        # Cameos are named by handle; a Discord user picked in the option stands for their username.
+        handles = [*cameo_handles(text), *([cameo.name.replace(".", "_").lower()] if cameo else [])]
+        command = Generate(
+            prompt=text,
+            seconds=float(seconds or limits.default_seconds),
+            width=width,
+            height=height,
+            seed=seed,
+            cameos=tuple(dict.fromkeys(handles)),
+        )
+        place = self.place(interaction)
+        reply = await self.core.execute(self.actor(interaction), place, command)
+        await self._answer_job(interaction, reply, text, place, opened)
+
+    async def remix(self, interaction: discord.Interaction, clip: str, prompt: str) -> None:
+        opened = time.monotonic()
+        try:
+            source = clip_id(clip)
+            text = self._prompt(prompt, "/remix clip: k3f9x2ab prompt: make it night")
+        except BadCommand as exc:
+            await self._answer(interaction, render.refusal(str(exc)))
+            return
+        place = await self._place_for_clip(self.place(interaction), source)
+        reply = await self.core.execute(self.actor(interaction), place, Remix(source, text))
+        await self._answer_job(interaction, reply, text, place, opened)
+
+    async def extend(self, interaction: discord.Interaction, clip: str, seconds: int | None, prompt: str) -> None:
+        opened = time.monotonic()
+        limits = self.core.settings.limits
+        try:
+            source = clip_id(clip)
+            text = clean_text(prompt, limits)
+        except BadCommand as exc:
+            await self._answer(interaction, render.refusal(str(exc)))
+            return
+        place = await self._place_for_clip(self.place(interaction), source)
+        command = Extend(source, float(seconds or limits.default_extend_seconds), text)
+        reply = await self.core.execute(self.actor(interaction), place, command)
+        await self._answer_job(interaction, reply, text or f"extend {source}", place, opened)
+
+    async def run_text(self, interaction: discord.Interaction, text: str) -> None:
+        """A command in the core's text grammar (stitch, quota, jobs, cancel, help)."""
+        opened = time.monotonic()
+        place = self.place(interaction)
+        reply = await self.core.handle_text(self.actor(interaction), place, text)
+        await self._answer_job(interaction, reply, short(text, 80), place, opened)
+
+    async def tree(self, interaction: discord.Interaction, clip: str | None) -> None:
+        source: str | None = None
+        try:
+            if clip:
+                source = clip_id(clip)
+            elif isinstance(interaction.channel, discord.Thread) and interaction.channel.parent_id:
+                # A clip's thread was started from the clip's message, so it has that message's id.
+                thread = interaction.channel
+                source = await self.core.clip_for_post(PLATFORM, str(thread.parent_id), str(thread.id))
+        except BadCommand as exc:
+            await self._answer(interaction, render.refusal(str(exc)))
+            return
+        if source is None:
+            await self._answer(interaction, render.refusal("give a clip id, or use /tree inside a clip's thread"))
+            return
+        reply = await self.core.execute(self.actor(interaction), self.place(interaction), Tree(source))
+        await self._answer(interaction, reply.text if reply.ok else render.refusal(reply.text))
+
+    async def set_role_quota(self, interaction: discord.Interaction, role: discord.Role, credits: int | None) -> None:
+        actor = self.actor(interaction)
+        reply = await self.core.set_quota_override(actor, PLATFORM, str(interaction.guild_id), str(role.id), credits)
+        text = reply.text.replace(f"role {role.id}", f"role @{role.name}")
+        await self._answer(interaction, text if reply.ok else render.refusal(text))
+
+    async def show_queue(self, interaction: discord.Interaction) -> None:
+        if not self.actor(interaction).is_admin:
+            await self._answer(interaction, render.refusal("only server managers can see the queue"))
+            return
+        jobs = await self.core.queue_snapshot()
+        lines = [
+            f"`{j.id}` {j.state}{f' #{j.position}' if j.position else ''} · {j.requester}: {short(j.prompt, 60)}"
+            for j in jobs
+        ]
+        await self._answer(interaction, "\n".join(lines) if lines else "the queue is empty")
+
+    # -- buttons and modals -----------------------------------------------------------------------
+
+    async def clip_button(self, interaction: discord.Interaction, action: str, clip: str) -> None:
+        """Remix opens the modal (that is the response); the others defer, then ask the core."""
+        if action == "remix":
+            await interaction.response.send_modal(self.remix_modal(partial(self._remix_submitted, clip)))
+            return
+        await interaction.response.defer(thinking=True, ephemeral=action == "delete")
+        opened = time.monotonic()
+        actor, place = self.actor(interaction), self.place(interaction)
+        if action == "delete":
+            reply = await self.core.execute(actor, place, Delete(clip))
+            await self._answer(interaction, reply.text if reply.ok else render.refusal(reply.text))
+            return
+        place = await self._place_for_clip(place, clip)
+        limits = self.core.settings.limits
+        command = Extend(clip, limits.default_extend_seconds) if action == "extend" else Reroll(clip)
+        reply = await self.core.execute(actor, place, command)
+        await self._answer_job(interaction, reply, f"{action} {clip}", place, opened)
+
+    def remix_modal(self, on_prompt: Any) -> RemixModal:
+        return RemixModal(on_prompt, max_length=self.core.settings.limits.max_prompt_chars)
+
+    def remix_modal_for_message(self, message: discord.Message) -> RemixModal:
+        return self.remix_modal(partial(self._message_remix_submitted, message.channel.id, message.id))
+
+    async def _remix_submitted(self, clip: str, interaction: discord.Interaction, prompt: str) -> None:
+        await interaction.response.defer(thinking=True)
+        await self.remix(interaction, clip, prompt)
+
+    async def _message_remix_submitted(
+        self, channel_id: int, message_id: int, interaction: discord.Interaction, prompt: str
+    ) -> None:
+        await interaction.response.defer(thinking=True)
+        clip = self._fresh_posts.get(str(message_id)) or await self.core.clip_for_post(
+            PLATFORM, str(channel_id), str(message_id)
+        )
+        if clip is None:
+            await self._answer(interaction, render.refusal("that message is not a sorabox clip"))
+            return
+        await self.remix(interaction, clip, prompt)
+
+    # -- answers and progress ---------------------------------------------------------------------
+
+    async def _answer(self, interaction: discord.Interaction, text: str) -> None:
+        try:
+            await interaction.edit_original_response(content=render.fit(text))
+        except (discord.HTTPException, *TRANSIENT_ERRORS) as exc:
+            log.warning("could not answer interaction %s: %r", interaction.id, exc)
+        except RuntimeError as exc:
+            if self.client is None or not self.client.is_closed():
+                raise
+            log.info("not answering interaction %s: the client is shutting down (%s)", interaction.id, exc)
+
+    async def _answer_job(
+        self, interaction: discord.Interaction, reply: Reply, prompt: str, place: Place, opened: float
+    ) -> None:
+        if not reply.ok:
+            await self._answer(interaction, render.refusal(reply.text))
+            return
+        await self._answer(interaction, reply.text)
+        if reply.job_id is None:
+            return
+        watch = JobWatch(reply.job_id, prompt, interaction, place, opened, text=reply.text)
+        self._upload_limits[reply.job_id] = interaction.filesize_limit
+        self._watches[reply.job_id] = watch
+        earlier = self._recent.get(reply.job_id)
+        if earlier is not None:
+            self._update(watch, earlier)
+        self._spawn(self._render(watch), f"discord-progress-{reply.job_id}")
+
+    def _update(self, watch: JobWatch, event: JobEvent) -> None:
+        watch.text = render.status(event, watch.prompt)
+        watch.final = render.is_final(event)
+        watch.done = isinstance(event, JobDone)
+        watch.changed.set()
+
+    async def _render(self, watch: JobWatch) -> None:
+        """Edit the deferred response as the job moves, no more often than the settings allow."""
+        last = time.monotonic()  # the reply's text was just shown
+        try:
+            while True:
+                await watch.changed.wait()
+                interval = (
+                    self.settings.progress_interval_seconds
+                    if watch.token_valid
+                    else self.settings.fallback_interval_seconds
+                )
+                delay = last + interval - time.monotonic()
+                if delay > 0:
+                    await asyncio.sleep(delay)  # later events overwrite watch.text meanwhile
+                watch.changed.clear()
+                final = watch.final
+                await self._show(watch, watch.text, done=watch.done)
+                last = time.monotonic()
+                if final:
+                    return
+        finally:
+            if self._watches.get(watch.job_id) is watch:
+                del self._watches[watch.job_id]
+
+    async def _show(self, watch: JobWatch, text: str, *, done: bool) -> None:
+        if watch.token_valid and time.monotonic() - watch.opened_at < TOKEN_SAFE_SECONDS:
+            try:
+                await watch.interaction.edit_original_response(content=render.fit(text))
+                return
+            except discord.HTTPException as exc:
+                if exc.status not in (401, 404):
+                    log.warning("progress edit for %s failed: %r", watch.job_id, exc)
+                    return
+                log.info("the interaction of job %s expired; progress goes to a channel message", watch.job_id)
+            except TRANSIENT_ERRORS as exc:
+                log.warning("progress edit for %s failed: %r", watch.job_id, exc)
+                return
+        watch.token_valid = False
+        if done and watch.fallback is None:
+            return  # the posted clip says it all
+        try:
+            if watch.fallback is None:
+                watch.fallback = await self._messageable(watch.place).send(render.fit(text))
+            else:
+                await watch.fallback.edit(content=render.fit(text))
+        except (discord.HTTPException, *TRANSIENT_ERRORS) as exc:
+            log.warning("progress message for %s failed: %r", watch.job_id, exc)
+
+    def _messageable(self, place: Place) -> discord.PartialMessageable:
+        assert self.client is not None
+        return self.client.get_partial_messageable(int(place.thread_id or place.channel_id))
+
+    # -- events -----------------------------------------------------------------------------------
+
+    async def _consume_events(self, subscription: Any) -> None:
+        try:
+            async for event in subscription:
+                try:
+                    self._on_event(event)
+                except Exception:
+                    log.exception("handling %r failed", event)
+        finally:
+            subscription.close()
+
+    def _on_event(self, event: object) -> None:
+        if isinstance(event, DeliveriesPending):
+            if event.platform == PLATFORM:
+                self._deliveries_wanted.set()
+        elif isinstance(event, ClipDeleted):
+            posts = [p for p in event.posts if p.platform == PLATFORM]
+            if posts:
+                self._spawn(self._remove_posts(posts), f"discord-delete-{event.clip_id}")
+        elif isinstance(event, JobEvent) and event.place.platform == PLATFORM:
+            self._recent[event.job_id] = event
+            self._recent.move_to_end(event.job_id)
+            while len(self._recent) > RECENT_EVENTS:
+                self._recent.popitem(last=False)
+            watch = self._watches.get(event.job_id)
+            if watch is not None:
+                self._update(watch, event)
+
+    async def _remove_posts(self, posts: list[PostRef]) -> None:
+        assert self.client is not None
+        for post in posts:
+            # A thread started from a message has that message's id, and the message lives in the parent.
+            in_thread = post.thread_id is not None and post.thread_id != post.message_id
+            channel_id = int(post.thread_id if in_thread else post.channel_id)  # type: ignore[arg-type]
+            message = self.client.get_partial_messageable(channel_id).get_partial_message(int(post.message_id))
+            try:
+                await message.delete()
+            except discord.NotFound:
+                pass
+            except (discord.HTTPException, *TRANSIENT_ERRORS) as exc:
+                log.warning("could not delete message %s: %r", post.message_id, exc)
+
+    # -- the outbox -------------------------------------------------------------------------------
+
+    async def _deliver_forever(self) -> None:
+        assert self.client is not None
+        ready = asyncio.ensure_future(self.client.wait_until_ready())
+        stopping = asyncio.ensure_future(self._stopping.wait())
+        await asyncio.wait({ready, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        ready.cancel()
+        stopping.cancel()
+        while not self._stopping.is_set():
+            self._deliveries_wanted.clear()
+            await self.deliver_pending()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._deliveries_wanted.wait(), self.settings.delivery_poll_seconds)
+
+    async def deliver_pending(self) -> int:
+        """Post every due delivery; returns how many were posted."""
+        posted = 0
+        # One claim at a time: when the adapter stops between two posts, nothing is left claimed (and hidden).
+        while not self._stopping.is_set():
+            batch = await self.core.claim_deliveries(PLATFORM, limit=1)
+            if not batch:
+                break
+            posted += await self._deliver(batch[0])
+        return posted
+
+    async def _deliver(self, delivery: Delivery) -> bool:
+        try:
+            if delivery.kind == "clip":
+                message_id, thread_id = await self._post_clip(delivery)
+            else:
+                message = await self._messageable(delivery.destination).send(render.fit(delivery.text))
+                message_id, thread_id = str(message.id), None
+        except discord.HTTPException as exc:
+            if exc.status >= 500 or exc.status == 429:
+                await self.core.delivery_failed(delivery.id, f"Discord: {exc}", self.settings.delivery_retry_seconds)
+            else:
+                log.warning("Discord refused delivery %s: %r", delivery.id, exc)
+                await self.core.delivery_failed(delivery.id, f"Discord refused it: {exc}", None)
+            return False
+        except TRANSIENT_ERRORS as exc:
+            log.warning("Discord unreachable for delivery %s: %r", delivery.id, exc)
+            await self.core.delivery_failed(
+                delivery.id, f"Discord unreachable: {exc!r}", self.settings.delivery_retry_seconds
+            )
+            return False
+        except Exception as exc:
+            log.exception("delivery %s failed", delivery.id)
+            await self.core.delivery_failed(
+                delivery.id, f"adapter error: {exc!r}", self.settings.delivery_retry_seconds
+            )
+            return False
+        await self.core.delivery_sent(delivery.id, message_id, thread_id=thread_id)
+        for fresh in (self._fresh_threads, self._fresh_posts):
+            while len(fresh) > RECENT_EVENTS:
+                fresh.popitem(last=False)
+        return True
+
+    async def _post_clip(self, delivery: Delivery) -> tuple[str, str | None]:
+        assert self.client is not None and delivery.clip_id is not None
+        destination = delivery.destination
+        target = int(destination.thread_id or destination.channel_id)
+        channel = self.client.get_channel(target) or await self.client.fetch_channel(target)
+        assert isinstance(channel, discord.abc.Messageable)
+        limit = self._upload_limits.pop(delivery.job_id or "", None) or _guild_limit(channel)
+        path = self.core.clip_payload_path(delivery)
+        data = await asyncio.to_thread(_fit_upload, path, min(limit, REQUEST_LIMIT)) if path else None
+        link = (
+            f"{self.settings.public_url}/media/{delivery.clip_id}"
+            if data is None and self.settings.public_url
+            else None
+        )
+        content = render.clip_message(delivery.text, delivery.clip_id, link, too_large=data is None)
+        view = clip_view(delivery.clip_id)
+        if data is not None:
+            upload = discord.File(io.BytesIO(data), filename=f"{delivery.clip_id}.mp4")
+            message = await channel.send(content, file=upload, view=view)
+        else:
+            message = await channel.send(content, view=view)
+        self._fresh_posts[str(message.id)] = delivery.clip_id
+        # The thread the message is in (or the one opened from it): the core finds clips by it for replies.
+        thread_id = destination.thread_id
+        if isinstance(channel, discord.TextChannel):
+            # A clip posted in a channel gets its own public thread, where its remixes will land.
+            prompt = str(delivery.payload.get("prompt") or delivery.text)
+            try:
+                thread = await channel.create_thread(
+                    name=render.thread_name(prompt), message=message, auto_archive_duration=THREAD_ARCHIVE_MINUTES
+                )
+                thread_id = str(thread.id)
+                self._fresh_threads[delivery.clip_id] = thread_id
+            except discord.HTTPException as exc:
+                log.warning("could not open a thread for clip %s: %r", delivery.clip_id, exc)
+        return str(message.id), thread_id
+
+
+def _guild_limit(channel: object) -> int:
+    guild = getattr(channel, "guild", None)
+    return int(guild.filesize_limit) if guild is not None else DEFAULT_ATTACHMENT_LIMIT
+
+
+def _fit_upload(path: Path, limit: int) -> bytes | None:
+    """The clip's MP4 if it fits `limit` bytes, else a smaller re-encode, else None (post a link)."""
+    if path.stat().st_size <= limit:
+        return path.read_bytes()
+    try:
+        return fit_to_bytes(decode_clip(path), limit)
+    except DoesNotFit:
+        return None
