@@ -32,12 +32,16 @@ def build_adapters(core: Sorabox, settings: Settings, app: web.Application) -> t
     console = WebConsole(core, settings)
     console.setup(app)
     adapters.append(console)
+
+    def media_url(clip_id: str) -> str:
+        # Chat platforms fetch and show links long after posting: a month before they expire.
+        return console.media_url(clip_id, expires_in=30 * 86400)
     if settings.environ.get("SORABOX_TELEGRAM_TOKEN"):
         from bots.telegrambot import TelegramAdapter, TelegramSettings
 
         telegram_settings = TelegramSettings.from_env(settings.environ)
         if telegram_settings is not None:
-            telegram = TelegramAdapter(core, telegram_settings)
+            telegram = TelegramAdapter(core, telegram_settings, media_url=media_url)
             if hasattr(telegram, "setup_webhook"):
                 telegram.setup_webhook(app)
             adapters.append(telegram)
@@ -46,7 +50,7 @@ def build_adapters(core: Sorabox, settings: Settings, app: web.Application) -> t
 
         discord_settings = DiscordSettings.from_env(settings.environ)
         if discord_settings is not None:
-            adapters.append(DiscordAdapter(core, discord_settings))
+            adapters.append(DiscordAdapter(core, discord_settings, media_url=media_url))
     return adapters, console
 
 

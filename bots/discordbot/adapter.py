@@ -9,7 +9,7 @@ import io
 import logging
 import time
 from collections import OrderedDict
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
@@ -97,9 +97,13 @@ class SoraClient(discord.Client):
 class DiscordAdapter:
     """Runs the Discord client as a task next to the core; `start` and `stop` are its whole lifecycle."""
 
-    def __init__(self, core: Sorabox, settings: DiscordSettings) -> None:
+    def __init__(
+        self, core: Sorabox, settings: DiscordSettings, media_url: Callable[[str], str] | None = None
+    ) -> None:
+        """`media_url(clip_id)` links a clip too big to upload (the web console's signed URL, when it runs)."""
         self.core = core
         self.settings = settings
+        self._media_url = media_url
         self.client: SoraClient | None = None
         self.client_task: asyncio.Task[None] | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
@@ -562,11 +566,11 @@ class DiscordAdapter:
         limit = self._upload_limits.pop(delivery.job_id or "", None) or _guild_limit(channel)
         path = self.core.clip_payload_path(delivery)
         data = await asyncio.to_thread(_fit_upload, path, min(limit, REQUEST_LIMIT)) if path else None
-        link = (
-            f"{self.settings.public_url}/media/{delivery.clip_id}"
-            if data is None and self.settings.public_url
-            else None
-        )
+        link = None
+        if data is None and self._media_url is not None:
+            link = self._media_url(delivery.clip_id)
+        elif data is None and self.settings.public_url:
+            link = f"{self.settings.public_url}/media/{delivery.clip_id}"
         content = render.clip_message(delivery.text, delivery.clip_id, link, too_large=data is None)
         view = clip_view(delivery.clip_id)
         if data is not None:

@@ -1,0 +1,955 @@
+"""The Telegram adapter: python-telegram-bot on one side, the core's commands, events and outbox on the other.
+
+Private chats, groups, supergroups and forum topics. Commands follow the core grammar (`/sora@bot ...`
+too); in a private chat plain text is a prompt; replying to a clip with text remixes it. One status
+message per job is edited in place, throttled per chat. Finished clips come from the core's outbox.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import html
+import logging
+import re
+import secrets
+import time
+import warnings
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from aiohttp import web
+from telegram import (
+    BotCommand,
+    CallbackQuery,
+    Chat,
+    ForceReply,
+    InputFile,
+    Message,
+    ReplyParameters,
+    Update,
+    User,
+)
+from telegram.constants import ParseMode
+from telegram.error import (
+    BadRequest,
+    ChatMigrated,
+    Forbidden,
+    InvalidToken,
+    NetworkError,
+    RetryAfter,
+    TelegramError,
+    TimedOut,
+)
+from telegram.ext import Application, CallbackQueryHandler, ContextTypes, MessageHandler, filters
+
+from bots.telegrambot import render
+from bots.telegrambot.settings import CLOUD_UPLOAD_LIMIT, TelegramSettings
+from core.commands import ID_PATTERN, split_command
+from core.errors import SoraboxError, UnknownClip
+from core.events import (
+    ClipDeleted,
+    DeliveriesPending,
+    Event,
+    JobCancelled,
+    JobDone,
+    JobEvent,
+    JobFailed,
+    JobProgress,
+    JobQueued,
+    JobStarted,
+    Subscription,
+)
+from core.identity import Actor, Place
+from core.records import Delivery, Reply
+from core.service import Sorabox
+from model.media import DoesNotFit, decode_clip, fit_to_bytes
+
+if TYPE_CHECKING:  # the cameo service pulls in OpenCV and the voice detector; only its type is needed here
+    from core.cameos import Cameos
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+PLATFORM = "telegram"
+ALLOWED_UPDATES = ["message", "callback_query"]
+COMMANDS = (
+    ("sora", "make a clip: /sora a red ball bounces [--seconds N] [--aspect portrait]"),
+    ("remix", "remix a clip (or reply to a clip with text)"),
+    ("extend", "continue a clip: /extend <clip> [--seconds N]"),
+    ("stitch", "join clips: /stitch <clip> <clip>"),
+    ("tree", "show a clip's remix tree (reply to the clip)"),
+    ("quota", "credits left today"),
+    ("jobs", "your jobs"),
+    ("cancel", "cancel a job: /cancel <job>"),
+    ("help", "how to use sorabox"),
+)
+# Commands the core has only when extensions registered them (the cameo issue).
+OPTIONAL_COMMANDS = (
+    ("cameo", "your cameos: send a video captioned /cameo create <handle>; /cameo list"),
+    ("forgetme", "delete everything sorabox keeps about you"),
+)
+# Commands that take a clip id first: replying to a clip fills it in.
+CLIP_FIRST = {"remix", "extend", "tree", "reroll", "delete"}
+# Grace before a job's events without a status message (a job from before a restart) get a new one.
+ORPHAN_GRACE_SECONDS = 2.0
+TOO_LARGE = "Request Entity Too Large"
+JOB_ID_RE = re.compile(r"\b([a-z0-9]{8})\b")
+
+
+def retry_seconds(exc: RetryAfter) -> float:
+    """RetryAfter's wait in seconds (python-telegram-bot is moving it from int to timedelta)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        value = exc.retry_after
+    return value.total_seconds() if isinstance(value, timedelta) else float(value)
+
+
+@dataclass
+class StatusMessage:
+    """The one message per job that shows its progress."""
+
+    job_id: str
+    chat_id: int
+    thread_id: int | None
+    reply_to: int | None
+    text: str
+    message_id: int | None = None
+    shown: str = ""
+    final: bool = False
+    claimed: bool = False
+
+
+@dataclass
+class EditLane:
+    """Progress edits for one chat: latest text per message wins, spaced `interval` apart."""
+
+    pending: dict[int, StatusMessage] = field(default_factory=dict)
+    last_sent: float = 0.0
+    task: asyncio.Task[None] | None = None
+
+
+class TelegramAdapter:
+    """Runs the Telegram bot against a core: `await start()`, `await stop()`; webhook mode needs `webhook_routes()`."""
+
+    def __init__(
+        self,
+        core: Sorabox,
+        settings: TelegramSettings,
+        *,
+        media_url: Callable[[str], str] | None = None,
+        cameos: Cameos | None = None,
+    ) -> None:
+        """`media_url(clip_id)` links a clip too big to upload (the web console's signed URL, when it runs);
+        `cameos` takes reference videos for `/cameo create` (default: `core.cameos`, if serve installed it)."""
+        self.core = core
+        self.settings = settings
+        self._media_url = media_url
+        self.cameos: Cameos | None = cameos if cameos is not None else getattr(core, "cameos", None)
+        builder = (
+            Application.builder()
+            .token(settings.token)
+            .base_url(settings.base_url)
+            .base_file_url(settings.base_file_url)
+            # A handler waiting on the core or an upload must not hold up other chats' updates.
+            .concurrent_updates(True)
+        )
+        if settings.webhook_url:
+            builder = builder.updater(None)
+        self.app = builder.build()
+        self.app.add_handler(MessageHandler(filters.ALL & ~filters.UpdateType.EDITED, self._on_message))
+        self.app.add_handler(CallbackQueryHandler(self._on_callback))
+        self.app.add_error_handler(self._on_error)
+        self._webhook_secret = settings.webhook_secret or secrets.token_urlsafe(32)
+        self._status: dict[str, StatusMessage] = {}
+        self._lanes: dict[int, EditLane] = {}
+        self._actions: dict[tuple[int, int | None], set[str]] = {}
+        self._action_tasks: dict[tuple[int, int | None], asyncio.Task[None]] = {}
+        self._admins: dict[tuple[int, int], tuple[bool, float]] = {}
+        self._tasks: list[asyncio.Task[None]] = []
+        self._background: set[asyncio.Task[Any]] = set()
+        self._subscription: Subscription | None = None
+        self._outbox_wake = asyncio.Event()
+        self._running = False
+
+    # ------------------------------------------------------------------------------------ lifecycle
+    async def start(self) -> None:
+        """Connect (getMe), register commands, start receiving updates and delivering clips.
+
+        A wrong token raises InvalidToken. If the Bot API cannot be reached, start() returns anyway and
+        keeps trying in the background: clips finished meanwhile wait in the outbox.
+        """
+        # Subscribe first: nothing published from here on is missed.
+        self._subscription = self.core.bus.subscribe()
+        self._running = True
+        try:
+            await self._connect()
+        except (InvalidToken, BadRequest):
+            await self.stop()
+            raise
+        except (TimedOut, NetworkError) as exc:
+            log.warning("telegram: the Bot API is unreachable (%s); retrying in the background", exc)
+            self._tasks.append(asyncio.create_task(self._connect_later(), name="telegram-connect"))
+            return
+        self._start_loops()
+
+    async def _connect(self) -> None:
+        """Each step is skipped when already done, so a failed start can simply be retried."""
+        await self.app.initialize()  # getMe; a no-op once it succeeded
+        if not self.app.running:
+            await self.app.start()
+        await self._call(lambda: self.app.bot.set_my_commands(self.bot_commands()), attempts=2)
+        if self.settings.webhook_url:
+            await self._call(
+                lambda: self.app.bot.set_webhook(
+                    self.settings.webhook_url, secret_token=self._webhook_secret, allowed_updates=ALLOWED_UPDATES
+                ),
+                attempts=2,
+            )
+        else:
+            assert self.app.updater is not None
+            if not self.app.updater.running:
+                await self.app.updater.start_polling(
+                    timeout=int(self.settings.poll_timeout_seconds), poll_interval=0, allowed_updates=ALLOWED_UPDATES
+                )
+
+    async def _connect_later(self) -> None:
+        delay = self.settings.retry_base_seconds
+        while self._running:
+            await asyncio.sleep(delay)
+            try:
+                await self._connect()
+            except (InvalidToken, BadRequest) as exc:
+                log.error("telegram: the Bot API refused to start the bot (%s); the adapter stays off", exc)
+                return
+            except (TimedOut, NetworkError) as exc:
+                log.info("telegram: still unreachable (%s)", exc)
+                delay = min(delay * 2, self.settings.retry_max_seconds)
+            else:
+                log.info("telegram: connected")
+                self._start_loops()
+                return
+
+    def _start_loops(self) -> None:
+        assert self._subscription is not None
+        self._tasks += [
+            asyncio.create_task(self._event_loop(self._subscription), name="telegram-events"),
+            asyncio.create_task(self._outbox_loop(), name="telegram-outbox"),
+        ]
+
+    async def stop(self) -> None:
+        """Stop receiving and posting; undelivered clips stay in the outbox for the next start."""
+        self._running = False
+        tasks = [*self._tasks, *self._action_tasks.values(), *(lane.task for lane in self._lanes.values() if lane.task)]
+        tasks += list(self._background)
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        self._tasks.clear()
+        self._action_tasks.clear()
+        self._lanes.clear()
+        if self._subscription is not None:
+            self._subscription.close()
+            self._subscription = None
+        if self.app.updater is not None and self.app.updater.running:
+            await self.app.updater.stop()
+        if self.app.running:
+            await self.app.stop()
+        with contextlib.suppress(TelegramError):
+            await self.app.shutdown()
+
+    def bot_commands(self) -> list[BotCommand]:
+        """The menu Telegram shows: the core grammar, plus the cameo commands when the core has them."""
+        parsers = getattr(self.core, "parsers", {})
+        extra = [(name, text) for name, text in OPTIONAL_COMMANDS if name in parsers]
+        return [BotCommand(name, text) for name, text in (*COMMANDS, *extra)]
+
+    def setup_webhook(self, app: web.Application) -> None:
+        """Mount the webhook route on the service's aiohttp app (before it starts); nothing in polling mode."""
+        if self.settings.webhook_url:
+            app.add_routes(self.webhook_routes())
+
+    def webhook_routes(self) -> list[web.RouteDef]:
+        """Routes for the service's aiohttp app in webhook mode: POST <path of SORABOX_TELEGRAM_WEBHOOK_URL>."""
+        return [web.post(self.settings.webhook_path, self._on_webhook)]
+
+    async def _on_webhook(self, request: web.Request) -> web.Response:
+        if request.headers.get("X-Telegram-Bot-Api-Secret-Token") != self._webhook_secret:
+            return web.Response(status=403, text="wrong secret token")
+        try:
+            data = await request.json()
+            update = Update.de_json(data, self.app.bot)
+        except (ValueError, KeyError, TypeError):
+            return web.Response(status=400, text="not an update")
+        # Answer at once; the application processes the queue (Telegram retries slow or failed webhooks).
+        await self.app.update_queue.put(update)
+        return web.Response(text="ok")
+
+    # ------------------------------------------------------------------------------------ helpers
+    async def _call(self, fn: Callable[[], Awaitable[T]], attempts: int = 5) -> T:
+        """Call the Bot API, waiting out 429s and retrying network errors with backoff; other errors raise."""
+        delay = min(1.0, self.settings.retry_base_seconds)
+        for attempt in range(attempts):
+            try:
+                return await fn()
+            except RetryAfter as exc:
+                if attempt == attempts - 1:
+                    raise
+                await asyncio.sleep(retry_seconds(exc) + 0.05)
+            except (BadRequest, InvalidToken):
+                raise
+            except (TimedOut, NetworkError):
+                if attempt == attempts - 1:
+                    raise
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, self.settings.retry_max_seconds)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _spawn(self, coro: Awaitable[Any], name: str) -> None:
+        task = asyncio.ensure_future(coro)
+        task.set_name(name)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    def _touch(self, chat_id: int) -> None:
+        """Something was just sent to this chat: the next progress edit waits its turn after it."""
+        self._lanes.setdefault(chat_id, EditLane()).last_sent = time.monotonic()
+
+    async def _send_text(
+        self,
+        chat_id: int,
+        text: str,
+        *,
+        thread_id: int | None = None,
+        reply_to: int | None = None,
+        markup: Any = None,
+        html: bool = True,
+    ) -> Message:
+        reply = ReplyParameters(reply_to, allow_sending_without_reply=True) if reply_to else None
+        message = await self._call(
+            lambda: self.app.bot.send_message(
+                chat_id,
+                text,
+                parse_mode=ParseMode.HTML if html else None,
+                message_thread_id=thread_id,
+                reply_parameters=reply,
+                reply_markup=markup,
+            )
+        )
+        self._touch(chat_id)
+        return message
+
+    @staticmethod
+    def _actor(user: User, is_admin: bool = False) -> Actor:
+        return Actor(platform=PLATFORM, user_id=str(user.id), display_name=user.full_name, is_admin=is_admin)
+
+    @staticmethod
+    def _thread_of(message: Message) -> int | None:
+        # Only forum topics are threads we post into; in plain groups message_thread_id marks a reply chain.
+        return message.message_thread_id if message.is_topic_message else None
+
+    def _place(self, message: Message) -> Place:
+        chat = message.chat
+        thread = self._thread_of(message)
+        return Place(
+            platform=PLATFORM,
+            channel_id=str(chat.id),
+            guild_id=None if chat.type == Chat.PRIVATE else str(chat.id),
+            thread_id=str(thread) if thread is not None else None,
+            reply_to=str(message.message_id),
+            is_private=chat.type == Chat.PRIVATE,
+        )
+
+    async def _is_admin(self, chat: Chat, user: User) -> bool:
+        """Whether Telegram says `user` administers `chat` (cached for a minute)."""
+        if chat.type == Chat.PRIVATE:
+            return False
+        key = (chat.id, user.id)
+        cached = self._admins.get(key)
+        if cached and time.monotonic() - cached[1] < 60:
+            return cached[0]
+        try:
+            member = await self._call(lambda: self.app.bot.get_chat_member(chat.id, user.id), attempts=3)
+        except TelegramError:
+            return False
+        is_admin = member.status in ("creator", "administrator")
+        self._admins[key] = (is_admin, time.monotonic())
+        return is_admin
+
+    # ------------------------------------------------------------------------------------ messages
+    async def _on_message(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """A message: a command, a reply to a clip (remix), or a prompt in a private chat."""
+        message, user = update.message, update.effective_user
+        if message is None or user is None or user.is_bot:
+            return
+        chat = message.chat
+        private = chat.type == Chat.PRIVATE
+        source_clip = await self._clip_replied_to(message)
+        text = message.text
+        if text is None and self._cameo_upload(message) is not None:
+            await self._create_cameo(message, user)
+            return
+        if text is None:
+            if message.new_chat_members or message.forum_topic_created or message.left_chat_member:
+                return  # service messages
+            if private or source_clip:
+                hint = (
+                    f"I can only remix with words: reply to clip <code>{source_clip}</code> with text."
+                    if source_clip
+                    else "Send me a text prompt, for example: <code>a red ball bounces on a wooden floor</code>"
+                )
+                await self._send_text(chat.id, hint, thread_id=self._thread_of(message), reply_to=message.message_id)
+            return
+        if text.startswith("/"):
+            head = text.split(maxsplit=1)[0]
+            _, _, addressee = head.partition("@")
+            if addressee and addressee.lower() != (self.app.bot.username or "").lower():
+                return  # a command for another bot in the same group
+            await self._command(message, user, text, source_clip)
+        elif source_clip:
+            await self._respond(message, user, f"remix {source_clip} {text}")
+        elif private:
+            await self._respond(message, user, f"sora {text}")
+        # Other group chatter is not for us (in privacy mode Telegram does not even send it).
+
+    @staticmethod
+    def _cameo_upload(message: Message) -> str | None:
+        """The file id of a video sent with the caption `/cameo create ...`, else None."""
+        name, rest = split_command(message.caption or "")
+        if name != "cameo" or not rest.lower().startswith("create"):
+            return None
+        if message.video is not None:
+            return message.video.file_id
+        if message.video_note is not None:
+            return message.video_note.file_id
+        document = message.document
+        if document is not None and (document.mime_type or "").startswith("video/"):
+            return document.file_id
+        return None
+
+    async def _create_cameo(self, message: Message, user: User) -> None:
+        """`/cameo create <handle> [name]` with a reference video: download it and hand it to the cameo service."""
+        chat, thread = message.chat, self._thread_of(message)
+        parser = getattr(self.core, "parsers", {}).get("cameo")
+        if self.cameos is None or parser is None:
+            await self._send_text(chat.id, "Cameos are not enabled on this service.", thread_id=thread,
+                                  reply_to=message.message_id)
+            return
+        _, rest = split_command(message.caption or "")
+        try:
+            command = parser(rest, self.core.settings.limits)
+        except SoraboxError as exc:
+            await self._answer_reply(Reply(str(exc), ok=False), chat.id, thread, message.message_id)
+            return
+        if chat.type != Chat.PRIVATE:
+            # A reference video is personal: not even downloaded from a group.
+            reply = Reply("create cameos in a private chat with me, not in a group", ok=False)
+            await self._answer_reply(reply, chat.id, thread, message.message_id)
+            return
+        file_id = self._cameo_upload(message)
+        assert file_id is not None
+        try:
+            file = await self._call(lambda: self.app.bot.get_file(file_id), attempts=3)
+            data = bytes(await self._call(lambda: file.download_as_bytearray(), attempts=3))
+        except BadRequest as exc:
+            if "too big" not in str(exc).lower():
+                raise
+            reply = Reply(
+                "that video is too big for me to download (Telegram's cloud Bot API gives bots 20 MB at most); "
+                "please send a shorter one",
+                ok=False,
+            )
+            await self._answer_reply(reply, chat.id, thread, message.message_id)
+            return
+        actor = self._actor(user)
+        reply = await self.cameos.create(actor, self._place(message), command.handle, data, command.text or None)
+        await self._answer_reply(reply, chat.id, thread, message.message_id)
+
+    async def _clip_replied_to(self, message: Message) -> str | None:
+        """The clip a message replies to: a posted clip, or the bot's 'what should the remix be' question."""
+        replied = message.reply_to_message
+        if replied is None or replied.from_user is None or replied.from_user.id != self.app.bot.id:
+            return None
+        clip_id = await self.core.clip_for_post(PLATFORM, str(message.chat.id), str(replied.message_id))
+        if clip_id:
+            return clip_id
+        # A reply can race the outbox recording the post; the clip's own buttons name it too.
+        markup = replied.reply_markup
+        for row in markup.inline_keyboard if markup else ():
+            for button in row:
+                parsed = render.parse_button(button.callback_data if isinstance(button.callback_data, str) else None)
+                if parsed is not None:
+                    with contextlib.suppress(UnknownClip):
+                        return (await self.core.clip(parsed[1])).id
+        asked = render.REMIX_ASK_RE.search(replied.text or "")
+        return asked.group(1) if asked else None
+
+    async def _command(self, message: Message, user: User, text: str, source_clip: str | None) -> None:
+        name, rest = split_command(text)
+        if name == "start":
+            name = "help"
+        if source_clip and name in CLIP_FIRST:
+            first = rest.split(maxsplit=1)[0].lower() if rest.split() else ""
+            if not ID_PATTERN.match(first):
+                if name == "remix" and not rest.strip():
+                    await self._ask_for_remix(message.chat.id, self._thread_of(message), message.message_id, user,
+                                              source_clip)
+                    return
+                rest = f"{source_clip} {rest}"
+        elif source_clip and name == "stitch" and source_clip not in rest.split():
+            rest = f"{source_clip} {rest}"
+        elif name == "cancel" and not rest.strip() and message.reply_to_message is not None:
+            job_id = self._job_of_status(message.reply_to_message)
+            rest = job_id or ""
+        needs_admin = name in ("delete", "cancel")
+        await self._respond(message, user, f"{name} {rest}".strip(), needs_admin=needs_admin)
+
+    def _job_of_status(self, message: Message) -> str | None:
+        for status in self._status.values():
+            if status.chat_id == message.chat.id and status.message_id == message.message_id:
+                return status.job_id
+        match = JOB_ID_RE.search(message.text or "")
+        return match.group(1) if match else None
+
+    async def _respond(self, message: Message, user: User, command: str, *, needs_admin: bool = False) -> None:
+        """Run one command for the person who sent `message` and answer it in the same chat and topic."""
+        is_admin = needs_admin and await self._is_admin(message.chat, user)
+        place = self._place(message)
+        reply = await self.core.handle_text(self._actor(user, is_admin), place, command)
+        await self._answer_reply(reply, message.chat.id, self._thread_of(message), message.message_id)
+
+    async def _answer_reply(self, reply: Reply, chat_id: int, thread_id: int | None, reply_to: int) -> None:
+        status = self._claim_status(reply, chat_id, thread_id, reply_to)
+        if reply.tree is not None:
+            text = render.tree_html(reply.tree, reply.clip_id)
+        else:
+            text = render.to_html(reply.text if reply.ok else f"⚠️ {reply.text}")
+        sent = await self._send_text(chat_id, text, thread_id=thread_id, reply_to=reply_to)
+        if status is not None:
+            status.message_id, status.shown = sent.message_id, reply.text
+            if status.text != reply.text:
+                self._submit_edit(status)
+
+    def _claim_status(self, reply: Reply, chat_id: int, thread_id: int | None, reply_to: int) -> StatusMessage | None:
+        """The reply to a new job becomes its status message; events that came first are kept in it."""
+        if not (reply.ok and reply.job_id):
+            return None
+        status = self._status.get(reply.job_id)
+        if status is None:
+            status = StatusMessage(reply.job_id, chat_id, thread_id, reply_to, reply.text)
+            self._status[reply.job_id] = status
+        status.claimed = True
+        return status
+
+    async def _ask_for_remix(
+        self, chat_id: int, thread_id: int | None, reply_to: int | None, user: User, clip_id: str
+    ) -> None:
+        mention = f'<a href="tg://user?id={user.id}">{html.escape(user.first_name, quote=False)}</a>'
+        await self._send_text(
+            chat_id,
+            f"{mention}: {render.REMIX_ASK.format(clip_id=clip_id)}",
+            thread_id=thread_id,
+            reply_to=reply_to,
+            markup=ForceReply(selective=True, input_field_placeholder="describe the remix"),
+        )
+
+    # ------------------------------------------------------------------------------------ buttons
+    async def _on_callback(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """A button under a clip. The query is always answered, whatever happens."""
+        query = update.callback_query
+        if query is None:
+            return
+        answered = False
+
+        async def answer(text: str, alert: bool = False) -> None:
+            nonlocal answered
+            if not answered:
+                answered = True
+                with contextlib.suppress(TelegramError):
+                    await self._call(lambda: query.answer(render.cut(text, 200), show_alert=alert), attempts=3)
+
+        try:
+            await self._button(query, answer)
+        finally:
+            await answer("Something went wrong; please try again.", alert=True)
+
+    async def _button(self, query: CallbackQuery, answer: Callable[[str, bool], Awaitable[None]]) -> None:
+        parsed = render.parse_button(query.data)
+        message = query.message
+        if parsed is None or not isinstance(message, Message):
+            await answer("This button no longer works.", True)
+            return
+        action, clip_id = parsed
+        user, chat = query.from_user, message.chat
+        thread_id = self._thread_of(message)
+        if action == "rmx":
+            try:
+                await self.core.clip(clip_id)
+            except UnknownClip as exc:
+                await answer(str(exc), True)
+                return
+            await answer("Reply to my question with your remix prompt.", False)
+            await self._ask_for_remix(chat.id, thread_id, message.message_id, user, clip_id)
+            return
+        command = {"ext": f"extend {clip_id}", "rr": f"reroll {clip_id}", "del": f"delete {clip_id}"}[action]
+        is_admin = action == "del" and await self._is_admin(chat, user)
+        place = Place(
+            platform=PLATFORM,
+            channel_id=str(chat.id),
+            guild_id=None if chat.type == Chat.PRIVATE else str(chat.id),
+            thread_id=str(thread_id) if thread_id is not None else None,
+            reply_to=str(message.message_id),
+            is_private=chat.type == Chat.PRIVATE,
+        )
+        reply = await self.core.handle_text(self._actor(user, is_admin), place, command)
+        await answer(reply.text.replace("`", ""), not reply.ok)
+        if reply.ok and reply.job_id:
+            await self._answer_reply(reply, chat.id, thread_id, message.message_id)
+
+    # ------------------------------------------------------------------------------------ events
+    async def _event_loop(self, subscription: Subscription) -> None:
+        async for event in subscription:
+            try:
+                await self._on_event(event)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("telegram: handling %r failed", event)
+
+    async def _on_event(self, event: Event) -> None:
+        if isinstance(event, DeliveriesPending):
+            if event.platform == PLATFORM:
+                self._outbox_wake.set()
+            return
+        if isinstance(event, ClipDeleted):
+            for post in event.posts:
+                if post.platform == PLATFORM:
+                    self._spawn(self._delete_post(int(post.channel_id), int(post.message_id)), "telegram-delete")
+            return
+        if not isinstance(event, JobEvent) or event.place.platform != PLATFORM:
+            return
+        key = (int(event.place.channel_id), int(event.place.thread_id) if event.place.thread_id else None)
+        if isinstance(event, JobQueued):
+            self._set_status(event, render.queued(event.job_id, event.position, event.estimate_seconds))
+        elif isinstance(event, JobStarted):
+            self._set_status(event, render.started(event.job_id, event.estimate_seconds))
+            self._start_action(key, event.job_id)
+        elif isinstance(event, JobProgress):
+            self._set_status(
+                event, render.progress(event.job_id, event.step, event.total, event.stage, event.eta_seconds)
+            )
+        elif isinstance(event, JobDone):
+            self._stop_action(key, event.job_id)
+            self._set_status(event, render.done(event.job_id, event.clip_id), final=True)
+        elif isinstance(event, JobFailed):
+            self._stop_action(key, event.job_id)
+            self._set_status(event, render.failed(event.job_id, event.reason), final=True)
+        elif isinstance(event, JobCancelled):
+            self._stop_action(key, event.job_id)
+            self._set_status(event, render.cancelled(event.job_id, event.reason), final=True)
+
+    async def _delete_post(self, chat_id: int, message_id: int) -> None:
+        try:
+            await self._call(lambda: self.app.bot.delete_message(chat_id, message_id))
+        except TelegramError as exc:
+            log.info("telegram: could not delete message %s in %s: %s", message_id, chat_id, exc)
+
+    def _set_status(self, event: JobEvent, text: str, final: bool = False) -> None:
+        status = self._status.get(event.job_id)
+        if status is None:
+            place = event.place
+            status = StatusMessage(
+                event.job_id,
+                int(place.channel_id),
+                int(place.thread_id) if place.thread_id else None,
+                int(place.reply_to) if place.reply_to else None,
+                text,
+            )
+            self._status[event.job_id] = status
+            if not final:
+                self._spawn(self._adopt_orphan(status), "telegram-orphan-status")
+        status.text, status.final = text, final
+        if status.message_id is not None:
+            self._submit_edit(status)
+        elif final:
+            self._status.pop(event.job_id, None)
+
+    async def _adopt_orphan(self, status: StatusMessage) -> None:
+        """A job this process did not admit (it ran before a restart): give it a status message of its own."""
+        await asyncio.sleep(ORPHAN_GRACE_SECONDS)
+        if status.claimed or status.message_id is not None or status.final:
+            return
+        status.claimed = True
+        text = status.text
+        try:
+            sent = await self._send_text(
+                status.chat_id, render.to_html(text), thread_id=status.thread_id, reply_to=status.reply_to
+            )
+        except TelegramError as exc:
+            log.info("telegram: no status message for %s: %s", status.job_id, exc)
+            return
+        status.message_id, status.shown = sent.message_id, text
+        if status.text != text:
+            self._submit_edit(status)
+
+    def _submit_edit(self, status: StatusMessage) -> None:
+        assert status.message_id is not None
+        lane = self._lanes.setdefault(status.chat_id, EditLane())
+        lane.pending[status.message_id] = status
+        if lane.task is None or lane.task.done():
+            name = f"telegram-edits-{status.chat_id}"
+            lane.task = asyncio.create_task(self._run_lane(status.chat_id, lane), name=name)
+
+    async def _run_lane(self, chat_id: int, lane: EditLane) -> None:
+        """Edit one chat's status messages, one edit per interval, newest text only, waiting out 429s."""
+        failures = 0
+        while lane.pending and self._running:
+            wait = lane.last_sent + self.settings.edit_interval_seconds - time.monotonic()
+            if wait > 0:
+                await asyncio.sleep(wait)
+            message_id = next(iter(lane.pending))
+            status = lane.pending.pop(message_id)
+            text = status.text
+            if text == status.shown:
+                self._forget_if_done(status)
+                continue
+            try:
+                await self.app.bot.edit_message_text(
+                    render.to_html(text), chat_id, message_id, parse_mode=ParseMode.HTML
+                )
+                status.shown, failures = text, 0
+            except RetryAfter as exc:
+                lane.pending.setdefault(message_id, status)
+                await asyncio.sleep(retry_seconds(exc))
+            except BadRequest as exc:
+                if "not modified" in str(exc).lower():
+                    status.shown = text
+                else:  # deleted, or too old to edit: nothing more to show there
+                    log.info("telegram: status %s in %s not edited: %s", message_id, chat_id, exc)
+                    status.shown, status.final = text, True
+            except (TimedOut, NetworkError):
+                failures += 1
+                lane.pending.setdefault(message_id, status)
+                await asyncio.sleep(min(self.settings.retry_max_seconds, self.settings.retry_base_seconds * failures))
+            except TelegramError as exc:  # e.g. Forbidden: the bot was removed from the chat
+                log.info("telegram: status %s in %s not edited: %s", message_id, chat_id, exc)
+                status.shown, status.final = text, True
+            finally:
+                lane.last_sent = time.monotonic()
+            self._forget_if_done(status)
+
+    def _forget_if_done(self, status: StatusMessage) -> None:
+        if status.final and status.shown == status.text:
+            self._status.pop(status.job_id, None)
+
+    def _start_action(self, key: tuple[int, int | None], job_id: str) -> None:
+        self._actions.setdefault(key, set()).add(job_id)
+        task = self._action_tasks.get(key)
+        if task is None or task.done():
+            self._action_tasks[key] = asyncio.create_task(self._action_loop(key), name=f"telegram-action-{key}")
+
+    def _stop_action(self, key: tuple[int, int | None], job_id: str) -> None:
+        self._actions.get(key, set()).discard(job_id)
+
+    async def _action_loop(self, key: tuple[int, int | None]) -> None:
+        """`upload_video` lasts 5 s on Telegram: repeat it while any job of this chat/topic runs."""
+        chat_id, thread_id = key
+        while self._running and self._actions.get(key):
+            try:
+                await self.app.bot.send_chat_action(chat_id, "upload_video", message_thread_id=thread_id)
+            except RetryAfter as exc:
+                await asyncio.sleep(retry_seconds(exc))
+            except TelegramError as exc:
+                log.debug("telegram: chat action in %s failed: %s", chat_id, exc)
+            await asyncio.sleep(self.settings.chat_action_interval_seconds)
+        self._actions.pop(key, None)
+
+    # ------------------------------------------------------------------------------------ outbox
+    async def _outbox_loop(self) -> None:
+        while self._running:
+            self._outbox_wake.clear()
+            try:
+                while self._running:
+                    deliveries = await self.core.claim_deliveries(PLATFORM, limit=10)
+                    if not deliveries:
+                        break
+                    for delivery in deliveries:
+                        await self._deliver(delivery)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("telegram: outbox round failed")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._outbox_wake.wait(), self.settings.outbox_poll_seconds)
+
+    def _wake_outbox_in(self, seconds: float) -> None:
+        asyncio.get_running_loop().call_later(seconds, self._outbox_wake.set)
+
+    async def _deliver(self, delivery: Delivery) -> None:
+        """Post one outbox row; record it sent, or when to try again (or that it never can be)."""
+        destination = delivery.destination
+        try:
+            chat_id = int(destination.channel_id)
+            thread_id = int(destination.thread_id) if destination.thread_id else None
+            reply_to = int(destination.reply_to) if destination.reply_to else None
+        except ValueError:
+            await self.core.delivery_failed(delivery.id, "not a Telegram destination", retry_in=None)
+            return
+        try:
+            try:
+                message = await self._post(delivery, chat_id, thread_id, reply_to)
+            except ChatMigrated as exc:
+                # The group became a supergroup: same people, new id; the old messages are not there to reply to.
+                chat_id = int(exc.new_chat_id)
+                message = await self._post(delivery, chat_id, None, None)
+            except BadRequest as exc:
+                if thread_id is None or "thread not found" not in str(exc).lower():
+                    raise
+                # The topic was deleted meanwhile: the chat's General topic is the next best place.
+                thread_id = None
+                message = await self._post(delivery, chat_id, None, reply_to)
+        except RetryAfter as exc:
+            wait = retry_seconds(exc)
+            await self.core.delivery_failed(delivery.id, f"rate limited: {exc}", retry_in=wait)
+            self._wake_outbox_in(wait + 0.05)
+        except (BadRequest, Forbidden, InvalidToken) as exc:
+            log.warning("telegram: delivery %s to %s cannot be posted: %s", delivery.id, chat_id, exc)
+            await self.core.delivery_failed(delivery.id, str(exc), retry_in=None)
+        except (TelegramError, OSError) as exc:  # network errors, 5xx, anything unexpected: back off and retry
+            wait = min(self.settings.retry_max_seconds, self.settings.retry_base_seconds * 2 ** (delivery.attempts - 1))
+            log.info("telegram: delivery %s failed (%s); next try in %.1f s", delivery.id, exc, wait)
+            await self.core.delivery_failed(delivery.id, str(exc), retry_in=wait)
+            self._wake_outbox_in(wait + 0.05)
+        else:
+            await self.core.delivery_sent(delivery.id, str(message.message_id))
+
+    async def _post(self, delivery: Delivery, chat_id: int, thread_id: int | None, reply_to: int | None) -> Message:
+        if delivery.kind != "clip" or not delivery.clip_id:
+            return await self._send_once(
+                lambda: self.app.bot.send_message(
+                    chat_id,
+                    render.to_html(delivery.text),
+                    parse_mode=ParseMode.HTML,
+                    message_thread_id=thread_id,
+                    reply_parameters=self._reply(reply_to),
+                ),
+                chat_id,
+            )
+        path = self.core.clip_payload_path(delivery)
+        if path is None:
+            raise BadRequest("the clip has no media")
+        caption = render.clip_caption(delivery.text, delivery.clip_id)
+        markup = render.keyboard(delivery.clip_id)
+        data = await asyncio.to_thread(path.read_bytes)
+        limit = self.settings.upload_limit_bytes
+        for _ in range(3):
+            if len(data) > limit:
+                fitted = await asyncio.to_thread(self._fit, path, limit)
+                if fitted is None:
+                    return await self._post_link(delivery, chat_id, thread_id, reply_to, caption)
+                data = fitted
+            try:
+                return await self._send_video(delivery, data, chat_id, thread_id, reply_to, caption, markup)
+            except NetworkError as exc:
+                if isinstance(exc, BadRequest) or TOO_LARGE not in str(exc):
+                    raise
+                # The server's limit is lower than configured (the cloud API behind a self-hosted setting?):
+                # try the cloud limit, then halve.
+                limit = min(len(data) // 2 if len(data) <= CLOUD_UPLOAD_LIMIT else CLOUD_UPLOAD_LIMIT, limit)
+        return await self._post_link(delivery, chat_id, thread_id, reply_to, caption)
+
+    @staticmethod
+    def _reply(reply_to: int | None) -> ReplyParameters | None:
+        return ReplyParameters(reply_to, allow_sending_without_reply=True) if reply_to else None
+
+    async def _send_once(self, fn: Callable[[], Awaitable[Message]], chat_id: int) -> Message:
+        message = await fn()
+        self._touch(chat_id)
+        return message
+
+    async def _send_video(
+        self,
+        delivery: Delivery,
+        data: bytes,
+        chat_id: int,
+        thread_id: int | None,
+        reply_to: int | None,
+        caption: str,
+        markup: Any,
+    ) -> Message:
+        payload = delivery.payload
+        return await self._send_once(
+            lambda: self.app.bot.send_video(
+                chat_id,
+                InputFile(data, filename=f"sorabox-{delivery.clip_id}.mp4"),
+                caption=caption,
+                supports_streaming=True,
+                width=int(payload.get("width") or 0) or None,
+                height=int(payload.get("height") or 0) or None,
+                duration=max(1, round(float(payload.get("seconds") or 1))),
+                message_thread_id=thread_id,
+                reply_parameters=self._reply(reply_to),
+                reply_markup=markup,
+                # Uploads of tens of MB need longer than the default 20 s on slow links.
+                write_timeout=300,
+                read_timeout=60,
+            ),
+            chat_id,
+        )
+
+    @staticmethod
+    def _fit(path: Path, limit: int) -> bytes | None:
+        try:
+            return fit_to_bytes(decode_clip(path), limit)
+        except DoesNotFit:
+            return None
+
+    def media_url(self, clip_id: str) -> str:
+        """Where a clip too big to upload can be watched: the hook given at construction, else the media route."""
+        if self._media_url is not None:
+            return self._media_url(clip_id)
+        base = self.settings.public_url or self.core.settings.public_url.rstrip("/")
+        if not base:
+            base = f"http://{self.core.settings.web_host}:{self.core.settings.web_port}"
+        return f"{base}/media/{clip_id}"
+
+    async def _post_link(
+        self, delivery: Delivery, chat_id: int, thread_id: int | None, reply_to: int | None, caption: str
+    ) -> Message:
+        assert delivery.clip_id is not None
+        url = self.media_url(delivery.clip_id)
+        text = (
+            f"{html.escape(render.cut(caption, render.TEXT_LIMIT - 200), quote=False)}\n"
+            f'🔗 Too big to upload here: <a href="{html.escape(url)}">watch the clip</a>'
+        )
+        return await self._send_once(
+            lambda: self.app.bot.send_message(
+                chat_id,
+                text,
+                parse_mode=ParseMode.HTML,
+                message_thread_id=thread_id,
+                reply_parameters=self._reply(reply_to),
+                reply_markup=render.keyboard(delivery.clip_id or ""),
+            ),
+            chat_id,
+        )
+
+    # ------------------------------------------------------------------------------------ errors
+    async def _on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+        log.error("telegram: handler failed for %r", update, exc_info=context.error)
+        if not isinstance(update, Update) or update.callback_query is not None:
+            return  # button presses are answered by their handler, whatever happens
+        message = update.effective_message
+        if message is not None:
+            with contextlib.suppress(TelegramError):
+                await self._send_text(
+                    message.chat.id,
+                    "⚠️ Something went wrong on our side; please try again in a moment.",
+                    thread_id=self._thread_of(message),
+                    reply_to=message.message_id,
+                )
