@@ -14,6 +14,7 @@ from aiohttp import web
 
 from bots.composition import build_core
 from bots.web import WebConsole
+from core.cameos import install_cameos
 from core.service import Sorabox
 from core.settings import Settings
 
@@ -63,6 +64,8 @@ async def run_service(
     """Run until `stop` is set; returns the process exit code."""
     parts = build_core(settings)
     core = parts.core
+    # Cameo commands, consent checks, the watermark and (when configured) C2PA signing.
+    install_cameos(core, settings)
     app = web.Application(client_max_size=64 * 1024 * 1024)
     adapters, console = build_adapters(core, settings, app)
     runner = web.AppRunner(app, handle_signals=False)

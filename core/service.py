@@ -109,6 +109,8 @@ class _Running:
     task: asyncio.Task[None] | None = None
     step: int = 0
     total: int = 0
+    # False once the executor gave the clip back: encoding it no longer holds one of the executor's slots.
+    generating: bool = True
 
 
 class Sorabox:
@@ -440,7 +442,7 @@ class Sorabox:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), CAPACITY_RECHECK_SECONDS)
             self._wake.clear()
-            while not self._stopping and len(self._running) < self.executor.capacity:
+            while not self._stopping and self._generating() < self.executor.capacity:
                 job_id = self._queue.pop()
                 if job_id is None:
                     break
@@ -455,6 +457,9 @@ class Sorabox:
                 running.task = asyncio.create_task(self._execute(running), name=f"sorabox-job-{job.id}")
                 self.bus.publish(JobStarted(job.id, job.origin, job.requester.user_id, self._average_seconds))
                 self._publish_positions()
+
+    def _generating(self) -> int:
+        return sum(1 for r in self._running.values() if r.generating)
 
     def _publish_positions(self, limit: int = 20) -> None:
         """Tell the people still waiting that they moved up."""
@@ -471,6 +476,8 @@ class Sorabox:
             for extension in self.extensions:
                 request = await extension.prepare(job, request)
             clip = await self.executor.run(request, self._progress_reporter(running), running.token)
+            running.generating = False
+            self._wake.set()  # the next job starts on the freed worker while this one encodes
             running.token.raise_if_cancelled()
             if not await self.db.write(lambda db: jobstore.transition(db, job.id, ("running",), "encoding")):
                 return

@@ -70,8 +70,14 @@ def encode_mp4_file(clip: Clip, path: Path, options: EncodeOptions | None = None
     fps = Fraction(clip.fps).limit_denominator(1001)
     video = container.add_stream("libx264", rate=fps)
     video.width, video.height, video.pix_fmt = width, height, "yuv420p"
-    # One thread and bitexact: the same input gives the same bytes (x264 output varies with threading).
-    codec_options: dict[str, str] = {"preset": options.preset, "threads": "1", "flags": "+bitexact"}
+    # One thread, bitexact and no macroblock tree: the same input gives the same bytes. x264's threads
+    # split work differently from run to run, and its mbtree pass was seen reading uninitialised memory.
+    codec_options: dict[str, str] = {
+        "preset": options.preset,
+        "threads": "1",
+        "flags": "+bitexact",
+        "x264-params": "mbtree=0",
+    }
     if options.video_bitrate:
         video.bit_rate = options.video_bitrate
         codec_options["maxrate"] = str(options.video_bitrate)

@@ -1,0 +1,416 @@
+"""The ltx2 backend against plain diffusers, end to end, on the full-size LTX-2 model with random weights.
+
+Speed does not depend on weight values, so every component is built from diffusers' default configs (48-layer
+transformer, Gemma-3-12B-sized text encoder, video/audio VAEs, vocoder) straight onto the GPU in bf16; nothing is
+downloaded. One process, one set of weights, in this order (fp8 and compilation change the shared modules in place,
+so the eager bf16 runs come first):
+
+  baseline          plain `LTX2Pipeline.__call__` defaults: 30 steps x (CFG batch 2 + STG + modality isolation), eager
+  backend_bf16      this backend, default quality (30 steps, CFG only), fp8 off, eager
+  backend_default   this backend's defaults on this GPU (fp8 matmuls where the GPU has them), eager
+  backend_distilled the distilled path: 8 steps, no guidance
+  backend_compiled  default quality with `compile_repeated_blocks` (compile time reported separately)
+  distilled_compiled
+  taylorseer        (CACHE=1) default quality with the TaylorSeer cache
+
+Each run is timed end to end: prompt encoding, denoising, video VAE decode, audio VAE decode + vocoder, and H.264/AAC
+encoding of the MP4. It reports the median step time, achieved transformer TFLOP/s (FLOPs counted once with
+torch.utils.flop_counter), peak GPU memory, and the asyncio event loop's lag while the clip is made in a worker thread
+(the service's arrangement). JSON lines go to stdout and all records to $OUT/ltx2_gpu.json.
+
+    python bench/ltx2_gpu.py                 # CUDA, 5 s 768x512 @ 24 fps with audio
+    TINY=1 python bench/ltx2_gpu.py          # the tiny random checkpoint on the CPU: checks this script
+    VARIANTS=baseline,backend_distilled ...  # a subset; CACHE=1 adds taylorseer
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from model.generator import CancelToken, Clip, GenerationRequest
+from model.ltx2 import LTX2Generator, LTX2Options
+from model.media import encode_mp4, probe
+
+OUT = Path(os.environ.get("OUT", "/tmp"))
+TINY = os.environ.get("TINY") == "1"
+DEVICE = torch.device("cuda" if torch.cuda.is_available() and not TINY else "cpu")
+PROMPT = "a drummer plays a fast fill on a red drum kit, cymbals crash, the crowd cheers"
+WIDTH, HEIGHT, FRAMES, FPS = (96, 64, 25, 24.0) if TINY else (768, 512, 121, 24.0)
+STEPS, DISTILLED_STEPS = (4, 8) if TINY else (30, 8)
+PEAK_BF16_TFLOPS = 989.0  # dense bf16 spec of an H100/H200 SXM, for the utilisation figure
+ALL_VARIANTS = (
+    "baseline",
+    "backend_bf16",
+    "backend_default",
+    "backend_distilled",
+    "backend_compiled",
+    "distilled_compiled",
+)
+# Inductor compiles C++ for the CPU for minutes; the tiny check skips compilation unless VARIANTS names it.
+TINY_VARIANTS = ALL_VARIANTS[:4]
+records: list[dict[str, Any]] = []
+
+
+def emit(**record: Any) -> None:
+    records.append(record)
+    print(json.dumps(record), flush=True)
+    OUT.mkdir(parents=True, exist_ok=True)
+    (OUT / "ltx2_gpu.json").write_text(json.dumps(records, indent=1))
+
+
+def sync() -> None:
+    if DEVICE.type == "cuda":
+        torch.cuda.synchronize()
+
+
+def gib(n: float) -> float:
+    return round(n / 2**30, 2)
+
+
+# ------------------------------------------------------------------------------------------------- the model
+
+
+def gemma3_12b_config(vocab_size: int) -> Any:
+    """Gemma-3-12B's shapes (LTX-2's text encoder): 48 layers of width 3840, and its SigLIP vision tower."""
+    from transformers import Gemma3Config
+
+    return Gemma3Config(
+        text_config={
+            "vocab_size": vocab_size,
+            "hidden_size": 3840,
+            "intermediate_size": 15360,
+            "num_hidden_layers": 48,
+            "num_attention_heads": 16,
+            "num_key_value_heads": 8,
+            "head_dim": 256,
+            "sliding_window": 1024,
+            "query_pre_attn_scalar": 256,
+        },
+        vision_config={
+            "hidden_size": 1152,
+            "intermediate_size": 4304,
+            "num_hidden_layers": 27,
+            "num_attention_heads": 16,
+            "image_size": 896,
+            "patch_size": 14,
+        },
+    )
+
+
+def build_full_pipeline() -> Any:
+    """Every LTX-2 component at full size with random weights, built directly on the GPU in bf16."""
+    from diffusers import (
+        AutoencoderKLLTX2Audio,
+        AutoencoderKLLTX2Video,
+        FlowMatchEulerDiscreteScheduler,
+        LTX2Pipeline,
+        LTX2VideoTransformer3DModel,
+    )
+    from diffusers.pipelines.ltx2 import LTX2TextConnectors
+    from diffusers.pipelines.ltx2.vocoder import LTX2Vocoder
+    from transformers import Gemma3ForConditionalGeneration
+
+    from model.ltx2.tiny import tiny_tokenizer
+
+    torch.manual_seed(0)
+    tokenizer = tiny_tokenizer(max_length=1024)  # ids are all that matter; 1024 padded tokens, as the real prompt
+    torch.set_default_dtype(torch.bfloat16)
+    try:
+        with DEVICE:
+            text_encoder = Gemma3ForConditionalGeneration(gemma3_12b_config(262_208)).eval()
+            pipe = LTX2Pipeline(
+                scheduler=FlowMatchEulerDiscreteScheduler(
+                    use_dynamic_shifting=True, base_shift=0.95, max_shift=2.05, base_image_seq_len=1024,
+                    max_image_seq_len=4096, shift_terminal=0.1,
+                ),
+                # The constructor's default ratio formula counts four halvings; the blocks do three (32x, 8x).
+                vae=AutoencoderKLLTX2Video(spatial_compression_ratio=32, temporal_compression_ratio=8).eval(),
+                audio_vae=AutoencoderKLLTX2Audio().eval(),
+                text_encoder=text_encoder,
+                tokenizer=tokenizer,
+                connectors=LTX2TextConnectors().eval(),
+                transformer=LTX2VideoTransformer3DModel().eval(),
+                vocoder=LTX2Vocoder().eval(),
+            )
+    finally:
+        torch.set_default_dtype(torch.float32)
+    for module in (pipe.text_encoder, pipe.transformer, pipe.vae, pipe.audio_vae, pipe.connectors, pipe.vocoder):
+        module.requires_grad_(False)
+    return pipe
+
+
+def build_pipeline() -> Any:
+    if TINY:
+        from model.ltx2.tiny import build_tiny_ltx2_pipeline
+
+        return build_tiny_ltx2_pipeline(seed=0)
+    return build_full_pipeline()
+
+
+def transformer_forward_flops(pipe: Any, batch: int) -> int:
+    """FLOPs of one transformer forward for this clip at `batch`, counted by torch's FlopCounterMode."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    t = pipe.transformer
+    cfg = t.config
+    frames = (FRAMES - 1) // pipe.vae_temporal_compression_ratio + 1
+    height, width = HEIGHT // pipe.vae_spatial_compression_ratio, WIDTH // pipe.vae_spatial_compression_ratio
+    per_second = pipe.audio_sampling_rate / pipe.audio_hop_length / pipe.audio_vae_temporal_compression_ratio
+    audio = round(FRAMES / FPS * per_second)
+    tokens = min(1024, int(pipe.tokenizer.model_max_length))
+    dtype = t.dtype
+    text_width = pipe.connectors.config.caption_channels
+
+    def r(*shape: int) -> torch.Tensor:
+        return torch.randn(*shape, device=DEVICE, dtype=dtype)
+
+    inputs = dict(
+        hidden_states=r(batch, frames * height * width, cfg.in_channels),
+        audio_hidden_states=r(batch, audio, cfg.audio_in_channels),
+        encoder_hidden_states=r(batch, tokens, text_width),
+        audio_encoder_hidden_states=r(batch, tokens, text_width),
+        timestep=torch.full((batch,), 500.0, device=DEVICE),
+        sigma=torch.full((batch,), 500.0, device=DEVICE),
+        encoder_attention_mask=torch.ones(batch, tokens, device=DEVICE, dtype=torch.long),
+        audio_encoder_attention_mask=torch.ones(batch, tokens, device=DEVICE, dtype=torch.long),
+        num_frames=frames, height=height, width=width, fps=FPS, audio_num_frames=audio,
+        use_cross_timestep=True, return_dict=False,
+    )
+    counter = FlopCounterMode(display=False)
+    with torch.inference_mode(), counter:
+        t(**inputs)
+    return int(counter.get_total_flops())
+
+
+# --------------------------------------------------------------------------------------------------- timing
+
+
+class StepClock:
+    """Timestamps at the end of every denoising step (after a device sync, so they are real)."""
+
+    def __init__(self) -> None:
+        self.start = time.perf_counter()
+        self.marks: list[float] = []
+
+    def __call__(self, step: int, total: int, stage: str = "generating") -> None:
+        if stage == "generating":
+            sync()
+            self.marks.append(time.perf_counter())
+
+    def step_seconds(self) -> list[float]:
+        return [b - a for a, b in zip(self.marks, self.marks[1:], strict=False)]
+
+
+async def run_with_lag_probe(work: Callable[[], Any]) -> tuple[Any, list[float]]:
+    """Run `work` in a worker thread (as the service does) while measuring how late the event loop wakes up."""
+    lags: list[float] = []
+    done = asyncio.Event()
+
+    async def probe_loop() -> None:
+        interval = 0.005
+        while not done.is_set():
+            t = time.perf_counter()
+            await asyncio.sleep(interval)
+            lags.append(time.perf_counter() - t - interval)
+
+    prober = asyncio.create_task(probe_loop())
+    try:
+        result = await asyncio.to_thread(work)
+    finally:
+        done.set()
+        await prober
+    return result, lags
+
+
+def lag_summary(lags: list[float]) -> dict[str, float]:
+    if not lags:
+        return {}
+    ordered = sorted(lags)
+    return {
+        "loop_lag_p50_ms": round(1000 * ordered[len(ordered) // 2], 2),
+        "loop_lag_p99_ms": round(1000 * ordered[min(len(ordered) - 1, int(0.99 * len(ordered)))], 2),
+        "loop_lag_max_ms": round(1000 * ordered[-1], 2),
+    }
+
+
+def clip_from_pipeline_output(video: Any, audio: Any, sample_rate: int) -> Clip:
+    frames = (np.clip(np.asarray(video)[0], 0, 1) * 255).round().astype(np.uint8)
+    return Clip(frames=frames, audio=audio[0].float().cpu().numpy(), fps=FPS, sample_rate=sample_rate)
+
+
+def plain_diffusers(pipe: Any, steps: int, clock: StepClock) -> bytes:
+    """What a diffusers user writes: the pipeline's defaults, then an MP4."""
+    generator = torch.Generator(device="cpu").manual_seed(0)
+
+    def on_step_end(p: Any, i: int, t: Any, tensors: dict[str, Any]) -> dict[str, Any]:
+        clock(i + 1, steps)
+        return {}
+
+    video, audio = pipe(
+        prompt=PROMPT,
+        negative_prompt="worst quality, inconsistent motion, blurry, jittery, distorted",
+        width=WIDTH,
+        height=HEIGHT,
+        num_frames=FRAMES,
+        frame_rate=FPS,
+        num_inference_steps=steps,
+        # diffusers' defaults (CFG 3 / audio 7, STG on block 28, modality isolation 3); a tiny model has one block.
+        spatio_temporal_guidance_blocks=[0] if TINY else [28],
+        max_sequence_length=min(1024, int(pipe.tokenizer.model_max_length)),
+        generator=generator,
+        output_type="np",
+        return_dict=False,
+        callback_on_step_end=on_step_end,
+    )
+    clip = clip_from_pipeline_output(video, audio, int(pipe.vocoder.config.output_sampling_rate))
+    return encode_mp4(clip)
+
+
+def backend(generator: LTX2Generator, clock: StepClock) -> bytes:
+    """This backend as the service runs it: generate, then the MP4 the core stores."""
+    request = GenerationRequest(kind="generate", prompt=PROMPT, width=WIDTH, height=HEIGHT, seconds=FRAMES / FPS,
+                                fps=FPS, seed=0)
+    clip = generator.generate(request, clock, CancelToken())
+    return encode_mp4(clip)
+
+
+def measure(name: str, run: Callable[[StepClock], bytes], passes_per_step: float, flops_b1: int,
+            warmup: Callable[[], Any] | None = None, **extra: Any) -> dict[str, Any]:
+    """Warm up, then one timed end-to-end run; emits and returns its record."""
+    warm_s = 0.0
+    if warmup is not None:
+        t = time.perf_counter()
+        warmup()
+        sync()
+        warm_s = time.perf_counter() - t
+    if DEVICE.type == "cuda":
+        torch.cuda.reset_peak_memory_stats()
+    clock = StepClock()
+
+    def work() -> tuple[bytes, float]:
+        clock.start = time.perf_counter()
+        data = run(clock)
+        sync()
+        return data, time.perf_counter() - clock.start
+
+    (data, total_s), lags = asyncio.run(run_with_lag_probe(work))
+    info = probe(data)
+    steps = clock.step_seconds()
+    step_s = statistics.median(steps) if steps else float("nan")
+    step_flops = passes_per_step * flops_b1
+    record = dict(
+        step=name,
+        device=torch.cuda.get_device_name(0) if DEVICE.type == "cuda" else "cpu",
+        clip=f"{info.width}x{info.height} {info.frame_count} frames @ {info.fps:g} fps "
+        f"with {info.audio_seconds:.2f} s of audio",
+        steps=len(clock.marks),
+        step_s=round(step_s, 4),
+        denoise_s=round(clock.marks[-1] - clock.start, 3) if clock.marks else None,
+        after_denoise_s=round(clock.start + total_s - clock.marks[-1], 3) if clock.marks else None,  # decode + MP4
+        end_to_end_s=round(total_s, 3),
+        clip_seconds=round(info.seconds, 3),
+        faster_than_playback=total_s < info.seconds,
+        transformer_tflops=round(step_flops / step_s / 1e12, 1) if steps else None,
+        utilisation_vs_989=round(step_flops / step_s / 1e12 / PEAK_BF16_TFLOPS, 3) if steps else None,
+        peak_mem_gib=gib(torch.cuda.max_memory_allocated()) if DEVICE.type == "cuda" else None,
+        warmup_s=round(warm_s, 1),
+        mp4_bytes=len(data),
+        **lag_summary(lags),
+        **extra,
+    )
+    emit(**record)
+    return record
+
+
+def main() -> None:
+    default_variants = ",".join(TINY_VARIANTS if TINY else ALL_VARIANTS)
+    wanted = [v.strip() for v in os.environ.get("VARIANTS", default_variants).split(",") if v.strip()]
+    if os.environ.get("CACHE") == "1":
+        wanted.append("taylorseer")
+    import diffusers
+
+    emit(step="env", torch=torch.__version__, cuda=torch.version.cuda, diffusers=diffusers.__version__,
+         python=sys.version.split()[0], device=str(DEVICE), tiny=TINY,
+         gpu=torch.cuda.get_device_name(0) if DEVICE.type == "cuda" else "cpu")
+    t = time.perf_counter()
+    pipe = build_pipeline()
+    emit(step="built", seconds=round(time.perf_counter() - t, 1),
+         transformer_params_b=round(sum(p.numel() for p in pipe.transformer.parameters()) / 1e9, 3),
+         text_encoder_params_b=round(sum(p.numel() for p in pipe.text_encoder.parameters()) / 1e9, 3),
+         mem_gib=gib(torch.cuda.memory_allocated()) if DEVICE.type == "cuda" else None)
+    pipe.set_progress_bar_config(disable=True)
+    flops_b1 = transformer_forward_flops(pipe, 1)
+    emit(step="flops", transformer_forward_b1_tflop=round(flops_b1 / 1e12, 3))
+
+    results: dict[str, dict[str, Any]] = {}
+    if "baseline" in wanted:
+        # CFG is one batch-2 pass; STG and modality isolation are one batch-1 pass each: 4 batch-1 equivalents.
+        results["baseline"] = measure("baseline", lambda c: plain_diffusers(pipe, STEPS, c), 4, flops_b1,
+                                      warmup=lambda: plain_diffusers(pipe, 2, StepClock()))
+
+    compiled = False
+
+    def variant(name: str, options: LTX2Options, passes: float) -> None:
+        nonlocal compiled
+        if name not in wanted:
+            return
+        if options.compile:
+            # compile_repeated_blocks works in place: compile once, later variants run the compiled blocks.
+            options = LTX2Options(**{**options.__dict__, "compile": not compiled})
+            compiled = True
+        t = time.perf_counter()
+        if not options.distilled:
+            options = LTX2Options(**{**options.__dict__, "steps": STEPS})
+        generator = LTX2Generator.from_pipeline(pipe, options, name="random-full-size" if not TINY else "tiny")
+        prepare_s = time.perf_counter() - t
+        warm_options = LTX2Options(**{**options.__dict__, "steps": 2 if not options.distilled else 8,
+                                      "compile": False, "fp8": "off", "cache": "off"})
+        warm = LTX2Generator.from_pipeline(pipe, warm_options)  # same modules: warms cuDNN and the compiled graphs
+        results[name] = measure(
+            name, lambda c: backend(generator, c), passes, flops_b1, warmup=lambda: backend(warm, StepClock()),
+            speedups=list(generator._pipes.speedups) if generator._pipes else [], prepare_s=round(prepare_s, 1),
+        )
+
+    variant("backend_bf16", LTX2Options(fp8="off"), 2)
+    variant("backend_default", LTX2Options(), 2)
+    variant("backend_distilled", LTX2Options(distilled=True), 1)
+    variant("backend_compiled", LTX2Options(compile=True), 2)
+    variant("distilled_compiled", LTX2Options(distilled=True, compile=True), 1)
+    variant("taylorseer", LTX2Options(cache="taylorseer"), 2)
+
+    summary: dict[str, Any] = {"step": "summary"}
+    base = results.get("baseline")
+    for name, record in results.items():
+        summary[f"{name}_end_to_end_s"] = record["end_to_end_s"]
+        if base and name != "baseline":
+            summary[f"{name}_vs_baseline"] = round(record["end_to_end_s"] / base["end_to_end_s"], 3)
+    if not TINY:
+        best_default = min(
+            (results[n]["end_to_end_s"] for n in ("backend_default", "backend_compiled") if n in results), default=None
+        )
+        best_distilled = min(
+            (results[n]["end_to_end_s"] for n in ("backend_distilled", "distilled_compiled") if n in results),
+            default=None,
+        )
+        if base and best_default is not None:
+            summary["target_default_half_of_baseline_met"] = best_default <= 0.5 * base["end_to_end_s"]
+        if best_distilled is not None:
+            summary["target_distilled_3_5_s_met"] = best_distilled <= 3.5
+    emit(**summary)
+
+
+if __name__ == "__main__":
+    main()

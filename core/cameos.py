@@ -1,0 +1,901 @@
+"""Cameos: a person's face and voice, usable in clips by the people they allow, revocable at any moment.
+
+`install_cameos(core, settings)` adds the `cameo ...` and `forgetme` commands to a Sorabox and returns
+the `Cameos` object; its `extension` (a JobExtension) checks consent at admission, again right before
+generation and again before encoding, hands the face and voice to the generator, records each use and
+writes a notice to the cameo's owner. Adapters upload reference videos through `await cameos.create(...)`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import json
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from functools import partial
+from typing import TYPE_CHECKING, Any
+
+import sqlite_utils
+
+from core import jobstore
+from core.commands import PARSERS, Delete, Limits, cameo_handles, clean_text
+from core.consent import (
+    VISIBILITY,
+    Cameo,
+    CameoError,
+    ConsentRefused,
+    PreferenceRefused,
+    UnknownCameo,
+    cameos_of,
+    check_consent,
+    check_preferences,
+    community_key,
+    describe,
+    get_cameo,
+    job_cameos,
+    normalise_handle,
+    refusal_reason,
+    wishes,
+)
+from core.errors import BadCommand, NotAllowed, Refused, SoraboxError, UnknownClip
+from core.extensions import JobExtension
+from core.forget import ForgetReport, forget_user, mark_clips_deleted, settle_removal
+from core.identity import Actor, Place
+from core.records import JobRecord, Reply, iso, new_id
+from core.signing import provenance_extensions
+from core.texts import short
+from model.generator import CameoRef, Clip, GenerationRequest
+from model.likeness import (
+    Likeness,
+    LikenessChecker,
+    LikenessError,
+    LikenessPolicy,
+    face_from_png,
+    face_png,
+    voice_from_wav,
+    voice_wav,
+)
+from storage.database import insert, one
+
+if TYPE_CHECKING:
+    from core.service import Sorabox
+    from core.settings import Settings
+
+# How long `forgetme confirm` may follow `forgetme`.
+FORGET_CONFIRM_WINDOW = timedelta(minutes=10)
+HONESTY = (
+    "These checks show that a face and a voice are present; they do not prove who you are. "
+    "Your account is what makes this cameo yours."
+)
+
+CAMEO_USAGE = (
+    "cameo create <handle> [display name] (attach a 3–15 s video of yourself speaking) | cameo list | "
+    "cameo settings [handle] | cameo who me|approved|community|everyone [--cameo handle] | "
+    "cameo prefs <text>|clear [--cameo handle] | cameo allow <user> [--cameo handle] | "
+    "cameo deny <user> [--cameo handle] | cameo revoke [handle] | cameo clips [handle] | cameo delete <handle>"
+)
+FORGET_USAGE = "forgetme [confirm]  (admins: forgetme <user> [confirm])"
+
+
+@dataclass(frozen=True)
+class CameoCommand:
+    """`cameo <action> ...`: `target` is the user for allow/deny, `text` the preferences or display name."""
+
+    action: str
+    handle: str | None = None
+    target: str | None = None
+    level: str | None = None
+    text: str = ""
+
+
+@dataclass(frozen=True)
+class ForgetMe:
+    target: str | None = None
+    confirm: bool = False
+
+
+ACTIONS = ("create", "list", "settings", "who", "prefs", "allow", "deny", "revoke", "clips", "delete")
+
+
+def parse_cameo(rest: str, limits: Limits) -> CameoCommand:
+    """Parse the words after `cameo`; raises BadCommand naming the problem."""
+    words = rest.split()
+    handle: str | None = None
+    if "--cameo" in words:
+        at = words.index("--cameo")
+        if at + 1 >= len(words):
+            raise BadCommand("--cameo needs a handle")
+        handle = _handle(words[at + 1])
+        del words[at : at + 2]
+    if not words:
+        raise BadCommand(f"usage: {CAMEO_USAGE}")
+    action, args = words[0].lower(), words[1:]
+    if action not in ACTIONS:
+        raise BadCommand(f"unknown cameo command `{action[:32]}`; usage: {CAMEO_USAGE}")
+    if action == "create":
+        if not args:
+            raise BadCommand("usage: cameo create <handle> [display name], with your reference video attached")
+        return CameoCommand("create", handle=_handle(args[0]), text=clean_text(" ".join(args[1:]), limits, "name"))
+    if action in ("allow", "deny"):
+        if len(args) != 1:
+            raise BadCommand(f"usage: cameo {action} <user> [--cameo handle]")
+        return CameoCommand(action, handle=handle, target=args[0])
+    if action == "who":
+        if len(args) != 1 or args[0].lower() not in VISIBILITY:
+            raise BadCommand("usage: cameo who me|approved|community|everyone [--cameo handle]")
+        return CameoCommand("who", handle=handle, level=args[0].lower())
+    if action == "prefs":
+        text = clean_text(" ".join(args), limits, "preferences")
+        if not text:
+            raise BadCommand(
+                "usage: cameo prefs <text>, for example `cameo prefs always wearing a hat. nothing political`"
+            )
+        return CameoCommand("prefs", handle=handle, text="" if text.lower() == "clear" else text)
+    if action == "list":
+        return CameoCommand("list")
+    # settings | revoke | clips | delete: an optional (for delete, required) handle.
+    if len(args) > 1:
+        raise BadCommand(f"usage: cameo {action} [handle]")
+    if args:
+        handle = _handle(args[0])
+    if action == "delete" and handle is None:
+        raise BadCommand("usage: cameo delete <handle>")
+    return CameoCommand(action, handle=handle)
+
+
+def parse_forget(rest: str, limits: Limits) -> ForgetMe:
+    words = rest.split()
+    confirm = bool(words) and words[-1].lower() == "confirm"
+    if confirm:
+        words = words[:-1]
+    if len(words) > 1:
+        raise BadCommand(f"usage: {FORGET_USAGE}")
+    return ForgetMe(words[0] if words else None, confirm)
+
+
+def _handle(word: str) -> str:
+    try:
+        return normalise_handle(word)
+    except CameoError as exc:
+        raise BadCommand(str(exc)) from None
+
+
+# -- who a `<user>` word means -----------------------------------------------------------------------
+
+_MENTION = re.compile(r"^<@!?(\d+)>$")
+_QUALIFIED = re.compile(r"^([a-z]+):(\S+)$")
+
+
+def resolve_user(db: sqlite_utils.Database, actor: Actor, word: str, now: datetime) -> tuple[str, str]:
+    """(user id, how to name them) for `<@123>` (a Discord mention), `telegram:123`, `@name` or `name`.
+
+    A mention or a platform-qualified id names an account even if we have not seen it yet; a bare name
+    must match someone who has used the service on the actor's platform.
+    """
+    mention = _MENTION.match(word)
+    qualified = _QUALIFIED.match(word)
+    if mention or qualified:
+        platform, platform_id = (actor.platform, mention.group(1)) if mention else qualified.groups()  # type: ignore[union-attr]
+        user_id = jobstore.user_for(db, Actor(platform, platform_id, platform_id), now)
+        row = one(db, "SELECT display_name FROM users WHERE id = ?", [user_id])
+        return user_id, str(row["display_name"]) if row else platform_id
+    name = word.lstrip("@")
+    rows = list(
+        db.query(
+            """SELECT DISTINCT i.user_id, COALESCE(i.display_name, u.display_name) AS name FROM identities i
+               JOIN users u ON u.id = i.user_id
+               WHERE i.platform = ? AND (i.platform_user_id = ? OR lower(i.display_name) = lower(?))""",
+            [actor.platform, name, name],
+        )
+    )
+    if not rows:
+        raise CameoError(
+            f"I don't know anyone called {word[:40]} here yet; they need to use the bot once, or mention them"
+        )
+    if len(rows) > 1:
+        raise CameoError(f"several people are called {word[:40]}; mention the one you mean")
+    return str(rows[0]["user_id"]), str(rows[0]["name"])
+
+
+# -- the service object -------------------------------------------------------------------------------
+
+
+class Cameos:
+    """Cameo records and commands over one Sorabox."""
+
+    def __init__(
+        self,
+        core: Sorabox,
+        checker: LikenessChecker | None = None,
+        policy: LikenessPolicy | None = None,
+        service_name: str = "sorabox",
+    ) -> None:
+        self.core = core
+        self._checker = checker
+        self.policy = policy or LikenessPolicy()
+        self.service_name = service_name
+        self.extension = CameoExtension(self)
+
+    @property
+    def checker(self) -> LikenessChecker:
+        # Built on first use: the cascade and VAD model cost a second to load, and most commands need neither.
+        if self._checker is None:
+            self._checker = LikenessChecker(self.policy)
+        return self._checker
+
+    def now(self) -> datetime:
+        return self.core.now()
+
+    async def _write(self, fn: Callable[[sqlite_utils.Database], Any]) -> Any:
+        return await self.core.db.write(fn)
+
+    # -- commands -----------------------------------------------------------------------------------
+
+    async def handle(self, actor: Actor, place: Place, command: CameoCommand) -> Reply:
+        """Run a parsed `cameo ...` command."""
+        try:
+            if command.action == "create":
+                return Reply(
+                    f"send your reference video (3–15 s, your face in view, saying a sentence or two) with the "
+                    f"caption `cameo create {command.handle}`",
+                    ok=False,
+                    data={"needs_video": True, "handle": command.handle},
+                )
+            if command.action == "list":
+                return await self.list_cameos(actor, place)
+            if command.action == "settings":
+                return await self.describe(actor, place, command.handle)
+            if command.action == "who":
+                assert command.level is not None
+                return await self.set_visibility(actor, place, command.level, command.handle)
+            if command.action == "prefs":
+                return await self.set_preferences(actor, place, command.text, command.handle)
+            if command.action in ("allow", "deny"):
+                assert command.target is not None
+                change = self.allow if command.action == "allow" else self.deny
+                return await change(actor, place, command.target, command.handle)
+            if command.action == "revoke":
+                return await self.revoke(actor, place, command.handle)
+            if command.action == "clips":
+                return await self.clips(actor, place, command.handle)
+            if command.action == "delete":
+                assert command.handle is not None
+                return await self.delete_cameo(actor, place, command.handle)
+        except SoraboxError as exc:
+            return Reply(str(exc), ok=False)
+        return Reply(f"usage: {CAMEO_USAGE}", ok=False)
+
+    # -- creating -----------------------------------------------------------------------------------
+
+    async def create(
+        self, actor: Actor, place: Place, handle: str, video: bytes, display_name: str | None = None
+    ) -> Reply:
+        """Create a cameo from a reference video the adapter downloaded; never raises for bad input."""
+        try:
+            handle = normalise_handle(handle)
+            self._require_private(place)
+            await self._ensure_free(actor, place, handle, display_name)
+            likeness = await asyncio.to_thread(self.checker.check, video)
+        except LikenessError as exc:
+            await self._audit(actor, "cameo_refused", stage="create", handle=handle, reason=str(exc))
+            return Reply(f"I can't make cameo @{handle} from that video: {exc}", ok=False)
+        except SoraboxError as exc:
+            return Reply(str(exc), ok=False)
+        return await self.create_from_likeness(actor, place, handle, likeness, video, display_name)
+
+    async def create_from_likeness(
+        self,
+        actor: Actor,
+        place: Place,
+        handle: str,
+        likeness: Likeness,
+        reference: bytes | None = None,
+        display_name: str | None = None,
+    ) -> Reply:
+        """Store a checked likeness as a new cameo (owner: the actor; usable by them and people they approve)."""
+        try:
+            handle = normalise_handle(handle)
+            self._require_private(place)
+            await self._ensure_free(actor, place, handle, display_name)
+        except SoraboxError as exc:
+            return Reply(str(exc), ok=False)
+        media = self.core.media
+        face = await asyncio.to_thread(media.put, face_png(likeness.face), ".png")
+        voice = await asyncio.to_thread(media.put, voice_wav(likeness.voice, likeness.sample_rate), ".wav")
+        ref = await asyncio.to_thread(media.put, reference, ".ref.mp4") if reference else None
+        name = (display_name or actor.display_name or handle)[:64]
+
+        def insert_cameo(db: sqlite_utils.Database) -> str:
+            now = self.now()
+            user_id = jobstore.user_for(db, actor, now)
+            if get_cameo(db, handle) is not None:
+                raise CameoError(f"the handle @{handle} is taken; pick another")
+            cameo_id = new_id()
+            insert(
+                db,
+                "cameos",
+                {
+                    "id": cameo_id,
+                    "owner_user_id": user_id,
+                    "handle": handle,
+                    "display_name": name,
+                    "preferences": "",
+                    "visibility": "approved",
+                    "face_sha256": face,
+                    "voice_sha256": voice,
+                    "reference_sha256": ref,
+                    "voice_sample_rate": likeness.sample_rate,
+                    "checks": json.dumps(likeness.checks),
+                    "created_at": iso(now),
+                    "updated_at": iso(now),
+                },
+            )
+            _remember_private_place(db, user_id, actor, place, now)
+            jobstore.audit(db, "cameo_created", now, user_id=user_id, cameo_id=cameo_id, handle=handle)
+            return cameo_id
+
+        try:
+            await self._write(insert_cameo)
+        except SoraboxError as exc:
+            return Reply(str(exc), ok=False)
+        checks = likeness.checks
+        seen = (
+            f"a face in {checks['frames_with_face']} of {checks['frames_sampled']} sampled frames and "
+            f"{checks['speech_seconds']:.1f} s of speech"
+            if "frames_with_face" in checks
+            else "a face and a voice"
+        )
+        return Reply(
+            f"created cameo @{handle}: I found {seen}. {HONESTY} For now only you can use it; "
+            f"let a friend in with `cameo allow @friend`, or see `cameo settings`.",
+            data={"handle": handle, "checks": checks},
+        )
+
+    def _require_private(self, place: Place) -> None:
+        # A reference video is personal: not posted into a group. The web console and CLI are one person's view.
+        if not place.is_private and place.platform not in ("web", "cli"):
+            raise CameoError("create cameos in a private chat with me, not in a group")
+
+    async def _ensure_free(self, actor: Actor, place: Place, handle: str, display_name: str | None) -> None:
+        texts = [handle.replace("_", " "), display_name or ""]
+        for text in texts:
+            refusal = self.core.moderation.check(text, community_key(place))
+            if refusal is not None:
+                raise Refused(refusal.category, "cameo name")
+        if await self.core.db.read(lambda db: get_cameo(db, handle)) is not None:
+            raise CameoError(f"the handle @{handle} is taken; pick another")
+
+    # -- changing who may use it ------------------------------------------------------------------
+
+    def _owned(self, db: sqlite_utils.Database, actor: Actor, handle: str | None) -> tuple[str, list[Cameo]]:
+        """The actor's user id and the cameos a command is about: the named one, or all of theirs."""
+        user_id = jobstore.user_for(db, actor, self.now())
+        if handle is not None:
+            cameo = get_cameo(db, handle)
+            if cameo is None:
+                raise UnknownCameo(handle)
+            if cameo.owner_user_id != user_id:
+                raise NotAllowed(f"@{handle} is not your cameo")
+            return user_id, [cameo]
+        mine = cameos_of(db, user_id)
+        if not mine:
+            raise CameoError("you have no cameo yet; create one with `cameo create <handle>` and a video of yourself")
+        return user_id, mine
+
+    def _one_owned(self, db: sqlite_utils.Database, actor: Actor, handle: str | None) -> tuple[str, Cameo]:
+        user_id, mine = self._owned(db, actor, handle)
+        if len(mine) > 1:
+            names = ", ".join(f"@{c.handle}" for c in mine)
+            raise CameoError(f"you have several cameos ({names}); add --cameo <handle>")
+        return user_id, mine[0]
+
+    async def allow(self, actor: Actor, place: Place, who: Actor | str, handle: str | None = None) -> Reply:
+        """Approve a person for one of the actor's cameos (`who`: an Actor, or a mention / name)."""
+
+        def apply(db: sqlite_utils.Database) -> str:
+            now = self.now()
+            owner, cameo = self._one_owned(db, actor, handle)
+            _remember_private_place(db, owner, actor, place, now)
+            friend, label = _target(db, actor, who, now)
+            if friend == owner:
+                raise CameoError("you can always use your own cameo")
+            db.execute(
+                "INSERT OR IGNORE INTO cameo_grants (cameo_id, user_id, created_at) VALUES (?, ?, ?)",
+                [cameo.id, friend, iso(now)],
+            )
+            jobstore.audit(db, "cameo_allowed", now, user_id=owner, cameo_id=cameo.id, grantee=friend)
+            hint = "" if cameo.visibility != "me" else " (it is set to `me` only: `cameo who approved` lets them in)"
+            return f"{label} may now use @{cameo.handle}{hint}"
+
+        try:
+            return Reply(await self._write(apply))
+        except SoraboxError as exc:
+            return Reply(str(exc), ok=False)
+
+    async def deny(self, actor: Actor, place: Place, who: Actor | str, handle: str | None = None) -> Reply:
+        """Remove a person's approval (for the named cameo, or for all of the actor's cameos); takes effect at once."""
+
+        def apply(db: sqlite_utils.Database) -> str:
+            now = self.now()
+            owner, mine = self._owned(db, actor, handle)
+            friend, label = _target(db, actor, who, now)
+            if friend == owner:
+                raise CameoError("you can always use your own cameo; `cameo revoke` turns it off for everyone")
+            ids = [c.id for c in mine]
+            db.execute(
+                f"DELETE FROM cameo_grants WHERE user_id = ? AND cameo_id IN ({','.join('?' for _ in ids)})",
+                [friend, *ids],
+            )
+            for cameo in mine:
+                jobstore.audit(db, "cameo_denied", now, user_id=owner, cameo_id=cameo.id, grantee=friend)
+            names = ", ".join(f"@{c.handle}" for c in mine)
+            return f"{label} may no longer use {names}; their waiting clips with it will be cancelled"
+
+        try:
+            return Reply(await self._write(apply))
+        except SoraboxError as exc:
+            return Reply(str(exc), ok=False)
+
+    async def set_visibility(self, actor: Actor, place: Place, level: str, handle: str | None = None) -> Reply:
+        """Who may use the cameo: me | approved | community (the community this is said in) | everyone."""
+        if level not in VISIBILITY:
+            return Reply("choose me, approved, community or everyone", ok=False)
+        if level == "community" and place.is_private:
+            return Reply("say `cameo who community` in the group whose members may use your cameo", ok=False)
+
+        def apply(db: sqlite_utils.Database) -> str:
+            now = self.now()
+            owner, cameo = self._one_owned(db, actor, handle)
+            scope = place.to_json() if level == "community" else None
+            db.execute(
+                "UPDATE cameos SET visibility = ?, community = ?, revoked_at = NULL, updated_at = ? WHERE id = ?",
+                [level, scope, iso(now), cameo.id],
+            )
+            jobstore.audit(db, "cameo_visibility", now, user_id=owner, cameo_id=cameo.id, level=level)
+            updated = get_cameo(db, cameo.handle)
+            assert updated is not None
+            return describe(updated, _approved_names(db, cameo.id))
+
+        try:
+            return Reply(await self._write(apply))
+        except SoraboxError as exc:
+            return Reply(str(exc), ok=False)
+
+    async def set_preferences(self, actor: Actor, place: Place, text: str, handle: str | None = None) -> Reply:
+        """The owner's preferences: attached to every prompt that uses the cameo; `no X` clauses are refused topics."""
+        refusal = self.core.moderation.check(text, community_key(place)) if text else None
+        if refusal is not None:
+            await self._audit(actor, "refusal", category=refusal.category, term=refusal.term, where="preferences")
+            return Reply(str(Refused(refusal.category, "preference text")), ok=False)
+
+        def apply(db: sqlite_utils.Database) -> str:
+            now = self.now()
+            owner, cameo = self._one_owned(db, actor, handle)
+            db.execute("UPDATE cameos SET preferences = ?, updated_at = ? WHERE id = ?", [text, iso(now), cameo.id])
+            jobstore.audit(db, "cameo_preferences", now, user_id=owner, cameo_id=cameo.id)
+            updated = get_cameo(db, cameo.handle)
+            assert updated is not None
+            return describe(updated, _approved_names(db, cameo.id))
+
+        try:
+            return Reply(await self._write(apply))
+        except SoraboxError as exc:
+            return Reply(str(exc), ok=False)
+
+    async def revoke(self, actor: Actor, place: Place, handle: str | None = None) -> Reply:
+        """Nobody may use the cameo from now on; waiting clips with it are cancelled and refunded when they come up."""
+
+        def apply(db: sqlite_utils.Database) -> list[str]:
+            now = self.now()
+            owner, mine = self._owned(db, actor, handle)
+            for cameo in mine:
+                db.execute(
+                    "UPDATE cameos SET revoked_at = ?, updated_at = ? WHERE id = ?", [iso(now), iso(now), cameo.id]
+                )
+                jobstore.audit(db, "cameo_revoked", now, user_id=owner, cameo_id=cameo.id)
+            return [c.handle for c in mine]
+
+        try:
+            handles = await self._write(apply)
+        except SoraboxError as exc:
+            return Reply(str(exc), ok=False)
+        names = ", ".join(f"@{h}" for h in handles)
+        return Reply(
+            f"{names}: turned off. Nobody can use it now; clips waiting with it will be cancelled and refunded. "
+            "`cameo who approved` turns it back on."
+        )
+
+    async def describe(self, actor: Actor, place: Place, handle: str | None = None) -> Reply:
+        def load(db: sqlite_utils.Database) -> str:
+            _, mine = self._owned(db, actor, handle)
+            return "\n".join(describe(c, _approved_names(db, c.id)) for c in mine)
+
+        try:
+            return Reply(await self._write(load))
+        except SoraboxError as exc:
+            return Reply(str(exc), ok=False)
+
+    async def list_cameos(self, actor: Actor, place: Place) -> Reply:
+        def load(db: sqlite_utils.Database) -> list[Cameo]:
+            return cameos_of(db, jobstore.user_for(db, actor, self.now()))
+
+        mine = await self._write(load)
+        if not mine:
+            return Reply("you have no cameo yet; `cameo create <handle>` with a short video of yourself makes one")
+        lines = [f"@{c.handle} — {c.display_name}" + (" (off)" if c.revoked_at else f" ({c.visibility})") for c in mine]
+        return Reply("your cameos:\n" + "\n".join(lines), data={"handles": [c.handle for c in mine]})
+
+    # -- the owner's view of clips ----------------------------------------------------------------
+
+    async def clips(self, actor: Actor, place: Place, handle: str | None = None) -> Reply:
+        """Every clip, made by anyone anywhere, that shows one of the actor's cameos."""
+
+        def load(db: sqlite_utils.Database) -> list[dict[str, Any]]:
+            _, mine = self._owned(db, actor, handle)
+            ids = [c.id for c in mine]
+            rows = db.query(
+                f"""SELECT u.clip_id, c.prompt, c.created_at, cam.handle,
+                           COALESCE(usr.display_name, 'someone') AS author
+                    FROM cameo_uses u JOIN clips c ON c.id = u.clip_id JOIN cameos cam ON cam.id = u.cameo_id
+                    LEFT JOIN users usr ON usr.id = c.user_id
+                    WHERE u.cameo_id IN ({",".join("?" for _ in ids)}) AND c.deleted_at IS NULL
+                    ORDER BY c.created_at DESC""",
+                ids,
+            )
+            return [dict(r) for r in rows]
+
+        try:
+            rows = await self.core.db.write(load)
+        except SoraboxError as exc:
+            return Reply(str(exc), ok=False)
+        if not rows:
+            return Reply("no clip shows your cameo", data={"clips": []})
+        lines = [f"`{r['clip_id']}` @{r['handle']} by {r['author']}: {short(r['prompt'], 60)}" for r in rows]
+        return Reply(
+            "clips with your cameo (delete one with `delete <clip>`):\n" + "\n".join(lines), data={"clips": rows}
+        )
+
+    async def delete_clip(self, actor: Actor, place: Place, clip_id: str) -> Reply:
+        """`delete <clip>`: a cameo's owner may delete any clip that shows them; anyone else goes through the core."""
+
+        def check(db: sqlite_utils.Database) -> str | None:
+            user_id = jobstore.existing_user(db, actor)
+            if user_id is None:
+                return None
+            row = one(
+                db,
+                """SELECT cam.handle FROM cameo_uses u JOIN cameos cam ON cam.id = u.cameo_id
+                   WHERE u.clip_id = ? AND cam.owner_user_id = ?""",
+                [clip_id, user_id],
+            )
+            return None if row is None else user_id
+
+        owner = await self.core.db.read(check)
+        if owner is None:
+            return await self.core.delete_clip(actor, place, clip_id)
+        if await self.core.db.read(lambda db: jobstore.get_clip(db, clip_id)) is None:
+            return Reply(str(UnknownClip(clip_id)), ok=False)
+        now_iso = iso(self.now())
+        removal = await self._write(
+            lambda db: mark_clips_deleted(
+                db, [clip_id], by_user_id=owner, reason="deleted by the cameo's owner", now_iso=now_iso
+            )
+        )
+        await settle_removal(self.core, removal)
+        return Reply(f"deleted clip `{clip_id}`", clip_id=clip_id)
+
+    async def delete_cameo(self, actor: Actor, place: Place, handle: str) -> Reply:
+        """Remove a cameo and its face, voice and reference video; clips already made stay until deleted."""
+
+        def apply(db: sqlite_utils.Database) -> Cameo:
+            now = self.now()
+            owner, cameo = self._one_owned(db, actor, handle)
+            db.execute("DELETE FROM cameo_grants WHERE cameo_id = ?", [cameo.id])
+            # The uses stay: a remix of a clip that shows this cameo must find it gone and refuse.
+            db.execute("DELETE FROM cameos WHERE id = ?", [cameo.id])
+            jobstore.audit(db, "cameo_deleted", now, user_id=owner, handle=cameo.handle)
+            return cameo
+
+        try:
+            cameo = await self._write(apply)
+        except SoraboxError as exc:
+            return Reply(str(exc), ok=False)
+        for sha, suffix in (
+            (cameo.face_sha256, ".png"),
+            (cameo.voice_sha256, ".wav"),
+            (cameo.reference_sha256, ".ref.mp4"),
+        ):
+            if sha:
+                await asyncio.to_thread(self.core.media.delete, sha, suffix)
+        return Reply(f"deleted cameo @{cameo.handle} with its face, voice and reference video")
+
+    # -- forgetting a person ----------------------------------------------------------------------
+
+    async def forget(self, actor: Actor, place: Place, command: ForgetMe) -> Reply:
+        """`forgetme` asks, `forgetme confirm` deletes everything of the actor (or, for an admin, of a named user)."""
+
+        def resolve(db: sqlite_utils.Database) -> tuple[str, str, str | None]:
+            now = self.now()
+            me = jobstore.user_for(db, actor, now)
+            if command.target is None:
+                return me, me, None
+            if not jobstore.is_service_admin(db, me):
+                raise NotAllowed("only a service admin can delete someone else's data")
+            target, label = resolve_user(db, actor, command.target, now)
+            return me, target, label
+
+        try:
+            me, target, label = await self._write(resolve)
+        except SoraboxError as exc:
+            return Reply(str(exc), ok=False)
+        whose = "your" if label is None else f"{label}'s"
+        if not command.confirm:
+
+            def ask(db: sqlite_utils.Database) -> None:
+                db.execute(
+                    "INSERT OR REPLACE INTO forget_requests (user_id, requested_by, requested_at) VALUES (?, ?, ?)",
+                    [target, me, iso(self.now())],
+                )
+
+            await self._write(ask)
+            again = "forgetme confirm" if label is None else f"forgetme {command.target} confirm"
+            return Reply(
+                f"this deletes {whose} accounts, cameos, reference videos and clips everywhere I posted them "
+                f"(clips others remixed stay, without {whose} name). It cannot be undone. "
+                f"Send `{again}` within {int(FORGET_CONFIRM_WINDOW.total_seconds() // 60)} minutes to go ahead.",
+                data={"needs_confirmation": True},
+            )
+        request = await self.core.db.read(
+            lambda db: one(db, "SELECT * FROM forget_requests WHERE user_id = ? AND requested_by = ?", [target, me])
+        )
+        if request is None or self.now() - datetime.fromisoformat(request["requested_at"]) > FORGET_CONFIRM_WINDOW:
+            return Reply("send `forgetme` first; then confirm within 10 minutes", ok=False)
+        report = await self.forget_user(target, by="self" if label is None else me)
+        return Reply(
+            f"done: deleted {whose} data — {report.clips_deleted} clip(s), {report.cameos_deleted} cameo(s); "
+            f"{report.placeholders} clip(s) that others built on stay without a name; "
+            f"{report.jobs_cancelled} waiting job(s) cancelled.",
+            data={"report": dataclasses.asdict(report)},
+        )
+
+    async def forget_user(self, user_id: str, *, by: str) -> ForgetReport:
+        """Delete one user's data now, no questions asked (the CLI's admin command and `forgetme confirm`)."""
+        return await forget_user(self.core, user_id, by=by)
+
+    async def _audit(self, actor: Actor, kind: str, **detail: Any) -> None:
+        await self._write(
+            lambda db: jobstore.audit(db, kind, self.now(), user_id=jobstore.user_for(db, actor, self.now()), **detail)
+        )
+
+
+def _approved_names(db: sqlite_utils.Database, cameo_id: str) -> list[str]:
+    # The name their platform gave most recently: someone approved by id before they spoke has no better one.
+    rows = db.query(
+        """SELECT COALESCE(
+                  (SELECT i.display_name FROM identities i WHERE i.user_id = g.user_id ORDER BY i.id DESC LIMIT 1),
+                  u.display_name) AS display_name
+           FROM cameo_grants g JOIN users u ON u.id = g.user_id WHERE g.cameo_id = ? ORDER BY g.created_at""",
+        [cameo_id],
+    )
+    return [str(r["display_name"]) for r in rows]
+
+
+def _target(db: sqlite_utils.Database, actor: Actor, who: Actor | str, now: datetime) -> tuple[str, str]:
+    if isinstance(who, Actor):
+        return jobstore.user_for(db, who, now), who.display_name
+    return resolve_user(db, actor, who, now)
+
+
+def _remember_private_place(db: sqlite_utils.Database, user_id: str, actor: Actor, place: Place, now: datetime) -> None:
+    """Where to send this person notices about their cameo: the private chat they talk to us in."""
+    if not place.is_private:
+        return
+    db.execute(
+        """INSERT INTO private_places (user_id, platform, place, platform_user_id, updated_at) VALUES (?, ?, ?, ?, ?)
+           ON CONFLICT (user_id, platform) DO UPDATE SET place = excluded.place, updated_at = excluded.updated_at""",
+        [
+            user_id,
+            place.platform,
+            Place(place.platform, place.channel_id, is_private=True).to_json(),
+            actor.user_id,
+            iso(now),
+        ],
+    )
+
+
+def notice_place(db: sqlite_utils.Database, user_id: str) -> Place | None:
+    """The owner's private chat: the one they last used with us, else a direct message to their first account."""
+    row = one(db, "SELECT place FROM private_places WHERE user_id = ? ORDER BY updated_at DESC", [user_id])
+    if row is not None:
+        return Place.from_json(row["place"])
+    identity = one(db, "SELECT platform, platform_user_id FROM identities WHERE user_id = ? ORDER BY id", [user_id])
+    if identity is None:
+        return None
+    # Telegram's private chat id is the user id; Discord adapters open a DM to the user id.
+    return Place(identity["platform"], identity["platform_user_id"], is_private=True)
+
+
+# -- the extension ------------------------------------------------------------------------------------
+
+
+class CameoExtension(JobExtension):
+    """Consent at admission, before generation and before encoding; likeness to the generator; uses and notices."""
+
+    def __init__(self, cameos: Cameos) -> None:
+        self.cameos = cameos
+
+    def check_admission(
+        self,
+        db: sqlite_utils.Database,
+        *,
+        user_id: str,
+        actor: Actor,
+        place: Place,
+        kind: str,
+        prompt: str,
+        params: dict[str, Any],
+    ) -> dict[str, Any]:
+        handles = list(dict.fromkeys([*params.get("cameos", []), *cameo_handles(prompt)]))
+        found = job_cameos(db, handles, params.get("sources", []))
+        if not found:
+            return {}
+        for cameo in found:
+            reason = refusal_reason(db, cameo, user_id, place)
+            if reason is not None:
+                self._audit_after(
+                    "cameo_refused", user_id, cameo_id=cameo.id, stage="admission", reason=reason, kind=kind
+                )
+                raise ConsentRefused(cameo.handle, reason)
+            refusal = check_preferences(prompt, cameo)
+            if refusal is not None:
+                self._audit_after(
+                    "refusal", user_id, category=refusal.category, term=refusal.term, cameo_id=cameo.id, where="prompt"
+                )
+                raise PreferenceRefused(cameo.handle, refusal.term)
+        return {"cameos": [c.handle for c in found], "cameo_ids": [c.id for c in found]}
+
+    def _audit_after(self, event: str, user_id: str, **detail: Any) -> None:
+        # A refusal rolls the admission transaction back, audit row included: record it in a write of its own.
+        now = self.cameos.now()
+        self.cameos.core.db.submit_write(lambda db: jobstore.audit(db, event, now, user_id=user_id, **detail))
+
+    async def prepare(self, job: JobRecord, request: GenerationRequest) -> GenerationRequest:
+        ids = job.params.get("cameo_ids") or []
+        if not ids:
+            return request
+        db = self.cameos.core.db
+        try:
+            found = await db.read(lambda rdb: check_consent(rdb, ids, job.user_id, job.origin))
+        except ConsentRefused as exc:
+            await db.write(partial(self._refused, job=job, stage="generation", reason=str(exc)))
+            raise
+        refs = [await asyncio.to_thread(self._ref, cameo) for cameo in found]
+        extra = "; ".join(f"@{c.handle}: {w}" for c in found if (w := wishes(c.preferences)))
+        prompt = f"{request.prompt} ({extra})" if extra else request.prompt
+        return dataclasses.replace(request, prompt=prompt, cameos=tuple(refs))
+
+    def _refused(self, db: sqlite_utils.Database, *, job: JobRecord, stage: str, reason: str) -> None:
+        jobstore.audit(
+            db, "cameo_refused", self.cameos.now(), user_id=job.user_id, job_id=job.id, stage=stage, reason=reason
+        )
+
+    def _ref(self, cameo: Cameo) -> CameoRef:
+        media = self.cameos.core.media
+        face = face_from_png(media.read(cameo.face_sha256, ".png")) if cameo.face_sha256 else None
+        voice, rate = voice_from_wav(media.read(cameo.voice_sha256, ".wav")) if cameo.voice_sha256 else (None, 16_000)
+        return CameoRef(cameo.handle, cameo.display_name, face, voice, rate, cameo.preferences)
+
+    def finish_clip(self, clip: Clip, job: JobRecord) -> Clip:
+        ids = job.params.get("cameo_ids") or []
+        if ids:
+            # Generation takes a while: a revocation that arrived meanwhile still wins, before anything is stored.
+            try:
+                self.cameos.core.db.read_sync(lambda rdb: check_consent(rdb, ids, job.user_id, job.origin))
+            except ConsentRefused as exc:
+                self.cameos.core.db.write_sync(partial(self._refused, job=job, stage="encoding", reason=str(exc)))
+                raise
+        return clip
+
+    def extra_deliveries(self, db: sqlite_utils.Database, job: JobRecord, clip_id: str) -> list[dict[str, Any]]:
+        ids = job.params.get("cameo_ids") or []
+        now = self.cameos.now()
+        by_owner: dict[str, list[Cameo]] = {}
+        for cameo_id in ids:
+            row = one(db, "SELECT * FROM cameos WHERE id = ?", [cameo_id])
+            if row is None:
+                continue
+            cameo = Cameo.from_row(row)
+            insert(
+                db,
+                "cameo_uses",
+                {
+                    "cameo_id": cameo.id,
+                    "owner_user_id": cameo.owner_user_id,
+                    "job_id": job.id,
+                    "clip_id": clip_id,
+                    "user_id": job.user_id,
+                    "created_at": iso(now),
+                },
+            )
+            jobstore.audit(
+                db, "cameo_used", now, user_id=job.user_id, job_id=job.id, clip_id=clip_id, cameo_id=cameo.id
+            )
+            if cameo.owner_user_id != job.user_id:
+                by_owner.setdefault(cameo.owner_user_id, []).append(cameo)
+        rows = []
+        for owner, used in by_owner.items():
+            place = notice_place(db, owner)
+            if place is None:
+                continue
+            names = ", ".join(f"@{c.handle}" for c in used)
+            text = (
+                f"{job.requester.display_name} used your cameo {names} in clip `{clip_id}`: "
+                f"“{short(job.prompt, 120)}”. "
+                f"Delete it everywhere with `delete {clip_id}` (or the Delete button); `cameo clips` lists every clip "
+                "with you in it; `cameo revoke` turns your cameo off."
+            )
+            payload = {
+                "text": text,
+                "clip_id": clip_id,
+                "handles": [c.handle for c in used],
+                "requester": job.requester.display_name,
+                "prompt": job.prompt,
+                "owner_user_id": owner,
+                "buttons": ["delete"],
+            }
+            rows.append(
+                {
+                    "job_id": job.id,
+                    "clip_id": clip_id,
+                    "kind": "notice",
+                    "platform": place.platform,
+                    "destination": place.to_json(),
+                    "payload": json.dumps(payload),
+                    "state": "pending",
+                    "created_at": iso(now),
+                }
+            )
+        return rows
+
+
+# -- wiring -------------------------------------------------------------------------------------------
+
+
+def install_cameos(
+    core: Sorabox, settings: Settings, checker: LikenessChecker | None = None, provenance: bool = True
+) -> Cameos:
+    """Register `cameo ...`, `forgetme` and the cameo-aware `delete` on `core`, and add the extensions.
+
+    Call it once, after building the Sorabox and before `start()`. The consent extension goes first (a
+    refused cameo stops a job before anything else spends work on it); with `provenance`, the watermark
+    and (when SORABOX_C2PA_CERT and SORABOX_C2PA_KEY are set) C2PA signing go last, so the signature
+    covers the watermarked pixels.
+    """
+    environ = settings.environ
+    policy = LikenessPolicy(max_bytes=int(environ.get("SORABOX_CAMEO_MAX_BYTES", LikenessPolicy.max_bytes)))
+    service_name = environ.get("SORABOX_SERVICE_NAME", "sorabox")
+    cameos = Cameos(core, checker, policy, service_name=service_name)
+    core.register_command("cameo", parse_cameo, CameoCommand, cameos.handle, CAMEO_USAGE)
+    core.register_command("forgetme", parse_forget, ForgetMe, cameos.forget, FORGET_USAGE)
+    core.register_command("delete", PARSERS["delete"], Delete, lambda a, p, c: cameos.delete_clip(a, p, c.clip_id))
+    core.extensions.insert(0, cameos.extension)
+    if provenance:
+        core.extensions.extend(provenance_extensions(environ, core.executor.backend))
+    # Adapters find the cameo API here (the web console's upload form, a chat adapter's video handler).
+    core.cameos = cameos  # type: ignore[attr-defined]
+    return cameos
+
+
+__all__ = [
+    "CameoCommand",
+    "CameoExtension",
+    "Cameos",
+    "ForgetMe",
+    "install_cameos",
+    "parse_cameo",
+    "parse_forget",
+    "resolve_user",
+]

@@ -1,0 +1,73 @@
+"""Measurements on decoded clips: where a coloured ball is in each frame, and where loud sounds start."""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def colour_mask(frames: np.ndarray, channel: int, margin: int = 70) -> np.ndarray:
+    """(T, H, W) mask of pixels where `channel` beats both others by `margin` (a saturated red/green/blue)."""
+    f = frames.astype(np.int16)
+    others = [c for c in range(3) if c != channel]
+    return (f[..., channel] - np.maximum(f[..., others[0]], f[..., others[1]])) > margin
+
+
+def centroids(mask: np.ndarray) -> np.ndarray:
+    """(T, 2) x, y centroid per frame of a (T, H, W) mask; NaN where the mask is empty."""
+    out = np.full((mask.shape[0], 2), np.nan)
+    for t, m in enumerate(mask):
+        ys, xs = np.nonzero(m)
+        if xs.size:
+            out[t] = (xs.mean(), ys.mean())
+    return out
+
+
+def bottoms(mask: np.ndarray) -> np.ndarray:
+    """(T,) lowest mask row per frame (larger = lower on screen); NaN where empty."""
+    out = np.full(mask.shape[0], np.nan)
+    for t, m in enumerate(mask):
+        rows = np.nonzero(m.any(axis=1))[0]
+        if rows.size:
+            out[t] = rows.max()
+    return out
+
+
+def contact_frames(bottom: np.ndarray, min_rise: float = 4.0) -> list[int]:
+    """Frames where the ball is lowest between two rises of at least `min_rise` pixels: the bounces seen."""
+    floor = np.nanmax(bottom)
+    frames: list[int] = []
+    for k in range(1, len(bottom) - 1):
+        b = bottom[k]
+        # A fast ball can touch the floor between two frames: the lowest frame seen may sit a few pixels higher.
+        if np.isnan(b) or b < floor - 8:
+            continue
+        if b >= bottom[k - 1] and b > bottom[k + 1]:
+            before = np.nanmin(bottom[max(0, k - 12) : k]) if k else b
+            after = np.nanmin(bottom[k + 1 : k + 13])
+            if b - before >= min_rise and b - after >= min_rise:
+                frames.append(k)
+    return frames
+
+
+def onsets(audio: np.ndarray, sample_rate: int, rel_threshold: float = 0.2, quiet_ms: float = 60.0) -> list[float]:
+    """Times (s) where the 1 ms peak envelope crosses `rel_threshold` of its maximum after `quiet_ms` below half."""
+    mono = np.abs(audio).max(axis=0) if audio.ndim == 2 else np.abs(audio)
+    hop = sample_rate // 1000
+    n = mono.size // hop
+    env = mono[: n * hop].reshape(n, hop).max(axis=1)
+    threshold = rel_threshold * env.max()
+    quiet = int(quiet_ms)
+    out: list[float] = []
+    for i in range(quiet, n):
+        # The last few milliseconds before the crossing are the sound's own rising edge, not silence.
+        if env[i] >= threshold and env[i - 1] < threshold and env[i - quiet : i - 5].max() < threshold / 2:
+            # Refine to the sample where the signal first rises above a tenth of the threshold.
+            seg = mono[(i - 5) * hop : (i + 1) * hop]
+            first = int(np.argmax(seg >= threshold / 10))
+            out.append(((i - 5) * hop + first) / sample_rate)
+    return out
+
+
+def rms(audio: np.ndarray, sample_rate: int, start: float, seconds: float) -> float:
+    a = audio[:, int(start * sample_rate) : int((start + seconds) * sample_rate)]
+    return float(np.sqrt(np.mean(a.astype(np.float64) ** 2))) if a.size else 0.0
