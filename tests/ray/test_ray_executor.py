@@ -28,6 +28,7 @@ from core.service import Sorabox
 from model.media import decode_clip, probe
 from storage.database import Database
 from storage.media import MediaStore
+from tests.fakes.telegram_server import FakeTelegram, no_real_network, telegram_server
 from tests.ray.cluster import LocalCluster, free_port, ray_environment
 from tests.support import actor, make_settings, place, wait_for
 from tests.web.helpers import open_thread, sign_in_with_link
@@ -35,6 +36,7 @@ from tests.web.helpers import open_thread, sign_in_with_link
 pytest.importorskip("ray.serve", reason="the [ray] extra is not installed")
 
 pytestmark = pytest.mark.ray
+__all__ = ["no_real_network", "telegram_server"]  # fixtures used here
 
 SLOW_TONE = "tests.ray.generators:SlowTone"
 
@@ -169,12 +171,20 @@ async def test_a_procedural_job_reaches_a_replica_and_comes_back_as_a_clip_with_
         assert progress[0][0] - attempt.started_at < 1.0
 
 
-async def test_sorabox_serve_with_the_ray_executor_answers_sora_from_the_web_console(
-    running_cluster: LocalCluster, tmp_path: Path
+async def test_sorabox_serve_with_the_ray_executor_answers_sora_from_the_web_console_and_telegram(
+    running_cluster: LocalCluster, tmp_path: Path, telegram_server: FakeTelegram
 ) -> None:
-    """`SORABOX_EXECUTOR=ray sorabox serve`: the settings alone choose the cluster; a prompt comes back as a clip."""
+    """`SORABOX_EXECUTOR=ray sorabox serve`: the settings alone choose the cluster; prompts typed in the console
+    and in a Telegram group come back as clips made on the replicas."""
     settings = make_settings(
-        tmp_path, executor="ray", ray_address=running_cluster.address, ray_app="test-procedural", web_port=0
+        tmp_path,
+        executor="ray",
+        ray_address=running_cluster.address,
+        ray_app="test-procedural",
+        web_port=0,
+        telegram_token=telegram_server.token,
+        telegram_base_url=telegram_server.base_url,
+        telegram_poll_timeout=1,
     )
     stop, ready = asyncio.Event(), asyncio.Event()
     out = io.StringIO()
@@ -211,6 +221,15 @@ async def test_sorabox_serve_with_the_ray_executor_answers_sora_from_the_web_con
             assert media.status == 200 and media.headers["Content-Type"] == "video/mp4"
             info = probe(await media.read())
             assert (info.width, info.height) == (160, 96) and info.audio_codec == "aac"
+
+        alice = telegram_server.add_user("Alice")
+        group = telegram_server.add_group("Makers", [alice])
+        telegram_server.send_text(group, alice, "/sora a red cube slides --size 160x96 --seconds 1")
+        videos = await telegram_server.wait_for(
+            lambda: [m for m in telegram_server.bot_messages(group) if "video" in m], within=60
+        )
+        info = probe(telegram_server.file_bytes(videos[0]["video"]["file_id"]))
+        assert (info.width, info.height, info.video_codec, info.audio_codec) == (160, 96, "h264", "aac")
         assert "backend: procedural" in out.getvalue()
     finally:
         stop.set()
