@@ -21,14 +21,19 @@ def clip_meta(clip: Clip) -> dict[str, Any]:
     }
 
 
-def provenance(job: JobRecord, backend: str, now: datetime) -> dict[str, str]:
-    """What the MP4's metadata says about where the clip came from."""
+def provenance(job: JobRecord, backend: str, now: datetime, model: str | None = None) -> dict[str, str]:
+    """What the MP4's metadata says about where the clip came from.
+
+    `model` is the backend's own name for what made the clip (the weights folder for ltx2, the scene
+    format for procedural); the backend's name stands in when it reports none.
+    """
     return {
         "comment": json.dumps(
             {
                 "generator": "sorabox",
                 "job": job.id,
                 "backend": backend,
+                "model": model or backend,
                 "prompt_sha256": hashlib.sha256(job.prompt.encode()).hexdigest(),
                 "created": iso(now),
             },

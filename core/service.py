@@ -483,7 +483,8 @@ class Sorabox:
                 return
             total = max(running.total, 1)
             self.bus.publish(JobProgress(job.id, job.origin, job.requester.user_id, total, total, "encoding", 0.0))
-            metadata = provenance(job, self.executor.backend, self.now())
+            model = clip.metadata.get("model")
+            metadata = provenance(job, self.executor.backend, self.now(), str(model) if model else None)
             data = await asyncio.to_thread(self._encode, clip, job, EncodeOptions(metadata=tuple(metadata.items())))
             sha = await asyncio.to_thread(self.media.put, data)
             clip_id = await self.db.write(lambda db: self._finish(db, job, clip_meta(clip), clip.state, sha, len(data)))

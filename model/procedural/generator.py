@@ -25,7 +25,7 @@ from model.procedural.layout import build_scene, place_groups
 from model.procedural.physics import ImpactEvent, PhysicsSettings, Trajectory, simulate
 from model.procedural.prompt import ObjectGroup, parse_prompt
 from model.procedural.render import Renderer, RenderSettings, Shot, rain_overlay
-from model.procedural.scene import SceneSpec, SceneVersionError
+from model.procedural.scene import SCENE_VERSION, SceneSpec, SceneVersionError
 from model.procedural.sound import (
     SAMPLE_RATE,
     SoundSettings,
@@ -100,6 +100,7 @@ class ProceduralGenerator:
         else:
             raise GenerationError(f"unknown request kind {request.kind!r}")
         clip.metadata["backend"] = self.name
+        clip.metadata["model"] = f"procedural scene v{SCENE_VERSION}"
         clip.metadata["device"] = self.device.type
         clip.metadata["generation_seconds"] = round(time.perf_counter() - started, 3)
         return clip

@@ -130,7 +130,7 @@ async def test_a_clip_carries_its_metadata_and_a_c2pa_manifest_signed_by_the_ope
     # The MP4 metadata: job, backend, the prompt's hash, the time; the watermark is in the pixels.
     with av.open(io.BytesIO(data)) as container:
         comment = json.loads(container.metadata["comment"])
-    assert comment["job"] == reply.job_id and comment["backend"] == "tone"
+    assert comment["job"] == reply.job_id and comment["backend"] == "tone" and comment["model"] == "tone"
     assert comment["prompt_sha256"] == hashlib.sha256(b"a red ball bounces").hexdigest()
     # The watermark is in the pixels: against the generator's own frames, only a text-sized box changed.
     original = ToneGenerator().generate(rig.generator.calls[-1], no_progress, CancelToken()).frames

@@ -212,3 +212,14 @@ def test_progress_is_reported_and_cancel_stops_between_chunks(generator: Procedu
 
     with pytest.raises(GenerationCancelled, match="user pressed stop"):
         generator.generate(_request(BALL, seconds=2.0), cancel_after_first_chunk, token)
+
+
+def test_the_clip_names_the_model_that_made_it_for_provenance():
+    from model.generator import CancelToken, GenerationRequest, no_progress
+    from model.procedural import ProceduralGenerator
+    from model.procedural.scene import SCENE_VERSION
+
+    clip = ProceduralGenerator(device="cpu").generate(
+        GenerationRequest("generate", "a ball", 96, 64, 1.0, 1), no_progress, CancelToken()
+    )
+    assert clip.metadata["model"] == f"procedural scene v{SCENE_VERSION}"
