@@ -95,6 +95,8 @@ SHUTDOWN = "the service is restarting"
 DELIVERY_LEASE_SECONDS = 120.0
 # How often the scheduler looks at the executor's capacity when nothing else wakes it.
 CAPACITY_RECHECK_SECONDS = 1.0
+# How long the scheduler waits after the database refused to start a job.
+SCHEDULER_RETRY_SECONDS = 1.0
 
 
 def utcnow() -> datetime:
@@ -157,9 +159,7 @@ class Sorabox:
         requeued = await self.db.write(jobstore.requeue_interrupted)
         if requeued:
             log.info("requeued %d interrupted job(s): %s", len(requeued), ", ".join(requeued))
-        for job in await self.db.read(jobstore.queued_jobs):
-            self._queue.push(job.id, job.user_id)
-            self._origins[job.id] = (job.origin, job.requester.user_id)
+        await self._reload_queue()
         self._stopping = False
         self._loop_task = asyncio.create_task(self._run_loop(), name="sorabox-scheduler")
         self._wake.set()
@@ -447,7 +447,15 @@ class Sorabox:
                 if job_id is None:
                     break
                 self._origins.pop(job_id, None)
-                job = await self.db.write(partial(jobstore.start, job_id=job_id, now=self.now()))
+                try:
+                    job = await self.db.write(partial(jobstore.start, job_id=job_id, now=self.now()))
+                except Exception:
+                    # The database refused (disk full, I/O error): the job is still queued there. Wait,
+                    # rebuild the queue from the database, and try again rather than stop scheduling.
+                    log.exception("could not start job %s; it stays queued", job_id)
+                    await asyncio.sleep(SCHEDULER_RETRY_SECONDS)
+                    await self._reload_queue()
+                    break
                 if job is None:
                     continue
                 running = _Running(job, CancelToken(), time.monotonic())
@@ -457,6 +465,12 @@ class Sorabox:
                 running.task = asyncio.create_task(self._execute(running), name=f"sorabox-job-{job.id}")
                 self.bus.publish(JobStarted(job.id, job.origin, job.requester.user_id, self._average_seconds))
                 self._publish_positions()
+
+    async def _reload_queue(self) -> None:
+        """Put every job the database holds as queued into the fair queue (pushing is idempotent)."""
+        for job in await self.db.read(jobstore.queued_jobs):
+            self._queue.push(job.id, job.user_id)
+            self._origins[job.id] = (job.origin, job.requester.user_id)
 
     def _generating(self) -> int:
         return sum(1 for r in self._running.values() if r.generating)

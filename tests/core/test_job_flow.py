@@ -208,3 +208,25 @@ async def test_moderation_refuses_for_free_and_is_audited(tmp_path):
         assert len(audit) == 1 and "public figures" in audit[0]["detail"]
         count = await core.db.read(lambda d: one(d, "SELECT COUNT(*) AS n FROM jobs"))
         assert count["n"] == 0
+
+
+async def test_a_database_error_while_starting_a_job_does_not_stop_the_scheduler(tmp_path, monkeypatch):
+    import core.jobstore
+    import core.service
+
+    real_start = core.jobstore.start
+    failures = []
+
+    def flaky_start(db, job_id, now):
+        if not failures:
+            failures.append(job_id)
+            raise OSError("disk I/O error")
+        return real_start(db, job_id, now)
+
+    monkeypatch.setattr(core.jobstore, "start", flaky_start)
+    monkeypatch.setattr(core.service, "SCHEDULER_RETRY_SECONDS", 0.05)
+    async with running_core(tmp_path) as core_service:
+        events = core_service.bus.subscribe()
+        job = await core_service.handle_text(actor(), place(), "sora a ball --seconds 1")
+        done = await wait_for(events, lambda e: isinstance(e, JobDone))
+        assert failures == [job.job_id] and done.job_id == job.job_id
