@@ -518,6 +518,22 @@ class Cameos:
         except SoraboxError as exc:
             return Reply(str(exc), ok=False)
 
+    async def handle_of(self, platform: str, platform_user_id: str) -> str | None:
+        """The handle of the cameo a platform account owns (its first one still on), for pickers like
+        Discord's `cameo:<user>` option; None when that person has none."""
+
+        def load(db: sqlite_utils.Database) -> str | None:
+            row = one(
+                db,
+                """SELECT c.handle FROM cameos c JOIN identities i ON i.user_id = c.owner_user_id
+                   WHERE i.platform = ? AND i.platform_user_id = ? AND c.revoked_at IS NULL
+                   ORDER BY c.created_at LIMIT 1""",
+                [platform, platform_user_id],
+            )
+            return None if row is None else str(row["handle"])
+
+        return await self.core.db.read(load)
+
     async def list_cameos(self, actor: Actor, place: Place) -> Reply:
         def load(db: sqlite_utils.Database) -> list[Cameo]:
             return cameos_of(db, jobstore.user_for(db, actor, self.now()))

@@ -245,8 +245,9 @@ class DiscordAdapter:
         except BadCommand as exc:
             await self._answer(interaction, render.refusal(str(exc)))
             return
-        # Cameos are named by handle; a Discord user picked in the option stands for their username.
-        handles = [*cameo_handles(text), *([cameo.name.replace(".", "_").lower()] if cameo else [])]
+        handles = [*cameo_handles(text)]
+        if cameo is not None:
+            handles.append(await self._cameo_handle(cameo))
         command = Generate(
             prompt=text,
             seconds=float(seconds or limits.default_seconds),
@@ -258,6 +259,12 @@ class DiscordAdapter:
         place = self.place(interaction)
         reply = await self.core.execute(self.actor(interaction), place, command)
         await self._answer_job(interaction, reply, text, place, opened)
+
+    async def _cameo_handle(self, person: discord.User) -> str:
+        """The cameo the picked person owns; without one, their username, which consent then refuses clearly."""
+        cameos = getattr(self.core, "cameos", None)
+        handle = await cameos.handle_of("discord", str(person.id)) if cameos is not None else None
+        return handle or person.name.replace(".", "_").lower()
 
     async def remix(self, interaction: discord.Interaction, clip: str, prompt: str) -> None:
         opened = time.monotonic()

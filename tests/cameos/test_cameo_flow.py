@@ -261,3 +261,14 @@ async def test_the_procedural_figure_wears_the_cameos_face_and_speaks_with_its_r
     # The recorded voice plays: the clip is far louder than the silent figure's.
     loud = float(np.sqrt(np.mean(clip.audio**2)))
     assert loud > 4 * float(np.sqrt(np.mean(plain.audio**2))) and loud > 0.01
+
+
+async def test_a_person_picked_by_account_stands_for_the_cameo_they_own(tmp_path: Path) -> None:
+    async with cameo_core(tmp_path) as rig:
+        ana = person("ana", platform="discord")
+        assert await rig.cameos.handle_of("discord", "id-ana") is None
+        assert (await rig.cameos.create_from_likeness(ana, dm(ana), "ana_cam", synthetic_likeness())).ok
+        assert await rig.cameos.handle_of("discord", "id-ana") == "ana_cam"
+        assert await rig.cameos.handle_of("telegram", "id-ana") is None
+        assert (await rig.core.handle_text(ana, dm(ana), "cameo revoke")).ok
+        assert await rig.cameos.handle_of("discord", "id-ana") is None

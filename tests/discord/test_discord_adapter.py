@@ -592,3 +592,21 @@ async def test_a_clip_over_the_attachment_limit_is_re_encoded_to_fit_or_linked(
         async with running_adapter(fake, core):
             linked = await sora_clip(fake, fake.owner, seed=1)
         assert linked.attachments == [] and f"http://sorabox.example/media/{clip_id_of(linked)}" in linked.content
+
+
+async def test_the_cameo_option_picks_the_cameo_that_person_owns(fake_discord: FakeDiscord, tmp_path: Path) -> None:
+    from core.identity import Actor, Place
+    from tests.cameos.helpers import cameo_core, synthetic_likeness
+
+    fake = fake_discord
+    ana = fake.add_member("ana.b")
+    async with cameo_core(tmp_path) as rig, running_adapter(fake, rig.core):
+        owner = Actor("discord", str(ana.id), "ana.b")
+        made = await rig.cameos.create_from_likeness(
+            owner, Place("discord", str(ana.id), is_private=True), "starlight", synthetic_likeness()
+        )
+        assert made.ok, made.text
+        await fake.invoke_command("sora", user=ana, prompt="waves at the camera", cameo=ana)
+        await fake.wait_until(lambda: clip_posts(fake, fake.general.id), within=20, what="the clip")
+        [request] = rig.generator.calls
+        assert [c.handle for c in request.cameos] == ["starlight"]  # not the username "ana_b"
