@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 TORCH_SPEC ?= torch==2.13.0
 EXTRAS ?= test,ltx2,ray,c2pa
 
-.PHONY: install run test lint typecheck pytest bench clean system-deps
+.PHONY: install run test lint typecheck pytest bench clean system-deps test-system-deps
 
 $(BIN)/sorabox: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -17,8 +17,12 @@ $(BIN)/sorabox: pyproject.toml
 
 install: system-deps $(BIN)/sorabox
 
+# espeak-ng speaks quoted lines in clips; chromium only drives the console's browser tests.
 system-deps:
-	@bash scripts/install-system-deps.sh
+	@bash scripts/install-system-deps.sh espeak-ng
+
+test-system-deps:
+	@bash scripts/install-system-deps.sh espeak-ng chromium
 
 run: install
 	$(BIN)/sorabox serve
@@ -29,10 +33,10 @@ lint: install
 typecheck: install
 	$(BIN)/mypy
 
-pytest: install
+pytest: install test-system-deps
 	$(BIN)/pytest -q
 
-test: install
+test: install test-system-deps
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 	$(BIN)/pytest -q

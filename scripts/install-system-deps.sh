@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
-# Debian packages sorabox uses when present: espeak-ng (spoken lines, cameo test videos) and
-# chromium (the web console's browser tests). Installed only when missing and we may install.
+# Debian packages sorabox uses when present, named on the command line: espeak-ng (spoken lines,
+# cameo test videos), chromium (the web console's browser tests). Each is installed only when its
+# command is missing and we may install (root with apt-get); otherwise the features that need it
+# say so and the tests that need it skip with a reason.
 set -u
 missing=()
-command -v espeak-ng >/dev/null 2>&1 || missing+=(espeak-ng)
-command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+for package in "$@"; do
+  command -v "$package" >/dev/null 2>&1 || missing+=("$package")
+done
 [ ${#missing[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null 2>&1; then
   echo "note: ${missing[*]} not installed (needs root and apt-get); the features that use them are skipped" >&2
