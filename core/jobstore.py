@@ -100,7 +100,8 @@ def count_active(db: sqlite_utils.Database, user_id: str) -> int:
 
 
 def count_queued(db: sqlite_utils.Database) -> int:
-    row = one(db, "SELECT COUNT(*) AS n FROM jobs WHERE state = 'queued'")
+    """Jobs waiting, from the trigger-kept counts (see migration 4)."""
+    row = one(db, "SELECT n FROM job_counts WHERE state = 'queued'")
     return int(row["n"]) if row else 0
 
 

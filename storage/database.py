@@ -36,8 +36,29 @@ class DatabaseClosed(Exception):
 
 @dataclass
 class _Pending:
+    """One queued operation and where its result goes: a thread's Future, or an event loop's future."""
+
     fn: Callable[[sqlite_utils.Database], Any]
-    future: Future[Any]
+    future: Future[Any] | None = None
+    loop: asyncio.AbstractEventLoop | None = None
+    async_future: asyncio.Future[Any] | None = None
+
+    def start(self) -> bool:
+        """False when the caller gave up before the operation began (it is then skipped)."""
+        if self.future is not None:
+            return self.future.set_running_or_notify_cancel()
+        return self.async_future is not None and not self.async_future.cancelled()
+
+
+def _settle(outcomes: list[tuple[asyncio.Future[Any], Any, BaseException | None]]) -> None:
+    """On the event loop: hand each waiting coroutine its result."""
+    for future, result, error in outcomes:
+        if future.cancelled():
+            continue
+        if error is not None:
+            future.set_exception(error)
+        else:
+            future.set_result(result)
 
 
 def connect(path: Path | str) -> sqlite_utils.Database:
@@ -76,7 +97,12 @@ class Database:
 
     async def write(self, fn: Operation[T]) -> T:
         """Run `fn(db)` in the writer thread inside a transaction; returns after it is committed."""
-        return await asyncio.wrap_future(self.submit_write(fn))
+        if self._closed:
+            raise DatabaseClosed("the database is closed")
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[T] = loop.create_future()
+        self._writes.put(_Pending(fn, loop=loop, async_future=future))
+        return await future
 
     async def read(self, fn: Operation[T]) -> T:
         """Run `fn(db)` on the reader connection; sees every write that has been committed."""
@@ -111,12 +137,13 @@ class Database:
         if self._closed:
             raise DatabaseClosed("the database is closed")
         future: Future[T] = Future()
-        q.put(_Pending(fn, future))
+        q.put(_Pending(fn, future=future))
         return future
 
     def _read_loop(self, db: sqlite_utils.Database) -> None:
         try:
             while (item := self._reads.get()) is not None:
+                assert item.future is not None
                 if not item.future.set_running_or_notify_cancel():
                     continue
                 try:
@@ -152,7 +179,7 @@ class Database:
         try:
             db.execute("BEGIN IMMEDIATE")
             for item in batch:
-                if not item.future.set_running_or_notify_cancel():
+                if not item.start():
                     continue
                 db.execute("SAVEPOINT op")
                 try:
@@ -169,15 +196,28 @@ class Database:
             # The commit itself failed (disk full, I/O error): nothing in this batch is durable.
             if db.conn.in_transaction:
                 db.execute("ROLLBACK")
-            for item in batch:
-                if not item.future.done():
-                    item.future.set_exception(exc)
-            return
+            outcomes = [(item, None, exc) for item in batch]
+        self._deliver(outcomes)
+
+    @staticmethod
+    def _deliver(outcomes: list[tuple[_Pending, Any, BaseException | None]]) -> None:
+        # One wake-up per event loop per batch: waking a loop is a write to its self-pipe, which cost
+        # more than the admission itself when done once per operation.
+        by_loop: dict[asyncio.AbstractEventLoop, list[tuple[asyncio.Future[Any], Any, BaseException | None]]] = {}
         for item, result, error in outcomes:
-            if error is not None:
-                item.future.set_exception(error)
-            else:
-                item.future.set_result(result)
+            if item.future is not None:
+                if not item.future.done():
+                    if error is not None:
+                        item.future.set_exception(error)
+                    else:
+                        item.future.set_result(result)
+            elif item.loop is not None and item.async_future is not None:
+                by_loop.setdefault(item.loop, []).append((item.async_future, result, error))
+        for loop, settled in by_loop.items():
+            try:
+                loop.call_soon_threadsafe(_settle, settled)
+            except RuntimeError:
+                pass  # that event loop is closed: nobody is waiting any more
 
 
 def insert(db: sqlite_utils.Database, table: str, row: dict[str, Any]) -> int:

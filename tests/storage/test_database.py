@@ -114,3 +114,23 @@ def test_closed_database_refuses_work(tmp_path):
     database.close()
     with pytest.raises(DatabaseClosed):
         database.write_sync(lambda d: None)
+
+
+def test_job_counts_follow_every_insert_update_and_delete(db):
+    def work(d):
+        d.execute("INSERT INTO users (id, display_name, created_at) VALUES ('u', 'U', 't')")
+        for i in range(5):
+            d.execute(
+                "INSERT INTO jobs (id, user_id, kind, state, created_at) VALUES (?, 'u', 'generate', 'queued', 't')",
+                [f"j{i}"],
+            )
+        d.execute("UPDATE jobs SET state = 'running' WHERE id IN ('j0', 'j1')")
+        d.execute("UPDATE jobs SET state = 'done' WHERE id = 'j0'")
+        d.execute("UPDATE jobs SET kind = 'remix' WHERE id = 'j2'")  # not a state change
+        d.execute("DELETE FROM jobs WHERE id = 'j3'")
+        counted = {r["state"]: r["n"] for r in d.query("SELECT state, n FROM job_counts WHERE n > 0")}
+        actual = {r["state"]: r["n"] for r in d.query("SELECT state, COUNT(*) AS n FROM jobs GROUP BY state")}
+        return counted, actual
+
+    counted, actual = db.write_sync(work)
+    assert counted == actual == {"queued": 2, "running": 1, "done": 1}
