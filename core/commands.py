@@ -182,7 +182,8 @@ def _seconds(value: str | None, default: float, limits: Limits) -> float:
 def _seed(value: str | None) -> int | None:
     if value is None:
         return None
-    if not value.isdigit() or int(value) >= 2**31:
+    # ASCII digits only: str.isdigit() also accepts "²", which int() refuses.
+    if not re.fullmatch(r"[0-9]{1,10}", value) or int(value) >= 2**31:
         raise BadCommand(f"--seed must be a whole number from 0 to {2**31 - 1}, got {value!r}")
     return int(value)
 
@@ -191,7 +192,7 @@ def _size(options: dict[str, str], limits: Limits) -> tuple[int, int]:
     if "size" in options and "aspect" in options:
         raise BadCommand("give --size or --aspect, not both")
     if "size" in options:
-        match = re.fullmatch(r"(\d{2,5})[xX](\d{2,5})", options["size"])
+        match = re.fullmatch(r"([0-9]{2,5})[xX]([0-9]{2,5})", options["size"])
         if not match:
             raise BadCommand(f"--size must look like 640x360, got {options['size']!r}")
         width, height = int(match.group(1)), int(match.group(2))
