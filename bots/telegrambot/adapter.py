@@ -15,6 +15,7 @@ import re
 import secrets
 import time
 import warnings
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -29,6 +30,7 @@ from telegram import (
     ForceReply,
     InputFile,
     Message,
+    MessageEntity,
     ReplyParameters,
     Update,
     User,
@@ -87,6 +89,8 @@ COMMANDS = (
     ("cancel", "cancel a job: /cancel <job>"),
     ("help", "how to use sorabox"),
 )
+# How many @username -> account pairs to keep (people seen recently).
+USERNAME_MEMORY = 10_000
 # Commands the core has only when extensions registered them (the cameo issue).
 OPTIONAL_COMMANDS = (
     ("cameo", "your cameos: send a video captioned /cameo create <handle>; /cameo list"),
@@ -169,6 +173,9 @@ class TelegramAdapter:
         self._actions: dict[tuple[int, int | None], set[str]] = {}
         self._action_tasks: dict[tuple[int, int | None], asyncio.Task[None]] = {}
         self._admins: dict[tuple[int, int], tuple[bool, float]] = {}
+        # @username -> account id of people seen in updates: Telegram's @mentions carry only the name, and
+        # the core names people by account (`cameo allow @bo` becomes `cameo allow telegram:<id>`).
+        self._usernames: OrderedDict[str, int] = OrderedDict()
         self._tasks: list[asyncio.Task[None]] = []
         self._background: set[asyncio.Task[Any]] = set()
         self._subscription: Subscription | None = None
@@ -387,6 +394,9 @@ class TelegramAdapter:
         message, user = update.message, update.effective_user
         if message is None or user is None or user.is_bot:
             return
+        self._remember(user)
+        if message.reply_to_message is not None and message.reply_to_message.from_user is not None:
+            self._remember(message.reply_to_message.from_user)
         chat = message.chat
         private = chat.type == Chat.PRIVATE
         source_clip = await self._clip_replied_to(message)
@@ -506,8 +516,30 @@ class TelegramAdapter:
         elif name == "cancel" and not rest.strip() and message.reply_to_message is not None:
             job_id = self._job_of_status(message.reply_to_message)
             rest = job_id or ""
+        elif name == "cameo":
+            rest = self._accounts_for_mentions(message, rest)
         needs_admin = name in ("delete", "cancel")
         await self._respond(message, user, f"{name} {rest}".strip(), needs_admin=needs_admin)
+
+    def _remember(self, user: User) -> None:
+        if user.username and not user.is_bot:
+            self._usernames[user.username.lower()] = user.id
+            self._usernames.move_to_end(user.username.lower())
+            while len(self._usernames) > USERNAME_MEMORY:
+                self._usernames.popitem(last=False)
+
+    def _accounts_for_mentions(self, message: Message, rest: str) -> str:
+        """Mentions of people as `telegram:<id>`: a text mention carries the account, an @username we have seen maps
+        to one. An @username never seen stays as typed, and the core answers that it does not know them."""
+        mentions = message.parse_entities([MessageEntity.TEXT_MENTION, MessageEntity.MENTION])
+        for entity, shown in mentions.items():
+            if entity.type == MessageEntity.TEXT_MENTION and entity.user is not None:
+                account: int | None = entity.user.id
+            else:
+                account = self._usernames.get(shown.lstrip("@").lower())
+            if account is not None:
+                rest = rest.replace(shown, f"telegram:{account}", 1)
+        return rest
 
     def _job_of_status(self, message: Message) -> str | None:
         for status in self._status.values():

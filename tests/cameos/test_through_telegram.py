@@ -92,3 +92,36 @@ async def test_through_telegram_a_friend_uses_the_cameo_a_stranger_is_refused_re
         await server.stop()
     if server.server_errors:
         raise server.server_errors[0]
+
+
+async def test_cameo_allow_accepts_an_at_username_the_bot_has_seen(tmp_path: Path) -> None:
+    from core.identity import Actor, Place
+    from tests.cameos.helpers import synthetic_likeness
+
+    server = FakeTelegram()
+    await server.start()
+    try:
+        async with cameo_core(tmp_path) as rig, running_adapter(rig.core, server):
+            ana, bo = server.add_user("Ana", "ana"), server.add_user("Bo", "bo_the_builder")
+            group = server.add_group("Friends", [ana, bo])
+            ana_dm = server.private_chat(ana)
+            owner = Actor("telegram", str(ana.id), "Ana")
+            made = await rig.cameos.create_from_likeness(
+                owner, Place("telegram", str(ana_dm.id), is_private=True), "ana", synthetic_likeness()
+            )
+            assert made.ok, made.text
+
+            async def say(chat, who, text: str, contains: str = "") -> str:  # type: ignore[no-untyped-def]
+                return await reply_text(server, chat, server.send_text(chat, who, text), contains)
+
+            # Nobody has seen @bo_the_builder yet: the answer says so instead of guessing.
+            assert "don't know anyone called @bo_the_builder" in await say(ana_dm, ana, "/cameo allow @bo_the_builder")
+            # Bo speaks in the group once; now the mention names his account.
+            await say(group, bo, "/quota", "credits")
+            assert "may now use @ana" in await say(ana_dm, ana, "/cameo allow @bo_the_builder")
+            reply = await say(group, bo, "/sora @ana waves --seconds 1 --size 160x96", "queued")
+            assert "queued" in reply
+    finally:
+        await server.stop()
+    if server.server_errors:
+        raise server.server_errors[0]
