@@ -208,7 +208,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         settings = _settings(args)
         handler: Handler = args.func
         return handler(args, settings)
-    except SettingsError as exc:
+    except (SettingsError, GenerationError) as exc:
+        # A setting the service cannot use (a malformed token, a backend without its weights): say which.
         sys.stderr.write(f"sorabox: {exc}\n")
         return 2
     except KeyboardInterrupt:

@@ -37,11 +37,13 @@ def build_executor(settings: Settings) -> Executor:
 def build_core(
     settings: Settings, executor: Executor | None = None, extensions: list[JobExtension] | None = None
 ) -> Parts:
+    # The generator first: a backend that cannot load should fail before anything is opened.
+    executor = executor or build_executor(settings)
     db = Database(settings.database_path)
     core = Sorabox(
         db=db,
         media=MediaStore(settings.media_dir),
-        executor=executor or build_executor(settings),
+        executor=executor,
         settings=settings,
         moderation=ModerationPolicy.load(settings.data_dir / "moderation.toml"),
         extensions=extensions or [],

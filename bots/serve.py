@@ -64,10 +64,15 @@ async def run_service(
     """Run until `stop` is set; returns the process exit code."""
     parts = build_core(settings)
     core = parts.core
-    # Cameo commands, consent checks, the watermark and (when configured) C2PA signing.
-    install_cameos(core, settings)
     app = web.Application(client_max_size=64 * 1024 * 1024)
-    adapters, console = build_adapters(core, settings, app)
+    try:
+        # Cameo commands, consent checks, the watermark and (when configured) C2PA signing.
+        install_cameos(core, settings)
+        adapters, console = build_adapters(core, settings, app)
+    except BaseException:
+        # A bad adapter setting: close what was opened, so the error reaches the operator alone.
+        await parts.close()
+        raise
     runner = web.AppRunner(app, handle_signals=False)
     await core.start()
     started: list[Adapter] = []

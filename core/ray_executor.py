@@ -34,7 +34,7 @@ from typing import Any
 import numpy as np
 
 from core.executor import ExecutorUnavailable
-from core.settings import Settings, SettingsError
+from core.settings import Settings, SettingsError, env_float
 from model.generator import CancelToken, Clip, GenerationCancelled, GenerationError, GenerationRequest, ProgressCallback
 
 log = logging.getLogger(__name__)
@@ -84,22 +84,9 @@ class RayConfig:
             model_environ=_model_environ(env),
             app_name=env.get("SORABOX_RAY_APP", "sorabox"),
             replicas=replicas,
-            cpus_per_replica=_float(env, "SORABOX_RAY_REPLICA_CPUS", 1.0),
-            retry_seconds=_float(env, "SORABOX_RAY_RETRY_SECONDS", 5.0),
+            cpus_per_replica=env_float(env, "SORABOX_RAY_REPLICA_CPUS", 1.0, above=True),
+            retry_seconds=env_float(env, "SORABOX_RAY_RETRY_SECONDS", 5.0, above=True),
         )
-
-
-def _float(env: Mapping[str, str], name: str, default: float) -> float:
-    raw = env.get(name, "")
-    if raw == "":
-        return default
-    try:
-        value = float(raw)
-    except ValueError:
-        raise SettingsError(f"{name} must be a number, got {raw!r}") from None
-    if value <= 0:
-        raise SettingsError(f"{name} must be more than 0, got {raw!r}")
-    return value
 
 
 def _model_environ(environ: Mapping[str, str]) -> dict[str, str]:

@@ -61,6 +61,22 @@ def _int(env: Mapping[str, str], name: str, default: int) -> int:
         raise SettingsError(f"{PREFIX}{name} must be a whole number, got {raw!r}") from None
 
 
+def env_float(env: Mapping[str, str], name: str, default: float, minimum: float = 0.0, above: bool = False) -> float:
+    """A number from the variable `name` (a full name, prefix included): at least `minimum`, or more than it
+    when `above`. Refused with a message naming the variable."""
+    raw = env.get(name, "")
+    if raw == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise SettingsError(f"{name} must be a number, got {raw!r}") from None
+    if value < minimum or (above and value == minimum):
+        bound = "more than" if above else "at least"
+        raise SettingsError(f"{name} must be {bound} {minimum:g}, got {raw!r}")
+    return value
+
+
 def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
     raw = env.get(PREFIX + name)
     if raw is None or raw == "":

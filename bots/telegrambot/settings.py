@@ -6,6 +6,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+from core.settings import SettingsError, env_float
+
 CLOUD_BASE_URL = "https://api.telegram.org/bot"
 CLOUD_BASE_FILE_URL = "https://api.telegram.org/file/bot"
 MB = 1024 * 1024
@@ -14,21 +16,15 @@ CLOUD_UPLOAD_LIMIT = 50 * MB
 SELF_HOSTED_UPLOAD_LIMIT = 2000 * MB
 
 
-class TelegramSettingsError(ValueError):
+class TelegramSettingsError(SettingsError):
     """A SORABOX_TELEGRAM_* variable has a value the adapter cannot use; the message names it."""
 
 
 def _float(env: Mapping[str, str], name: str, default: float, minimum: float = 0.0) -> float:
-    raw = env.get(name, "")
-    if raw == "":
-        return default
     try:
-        value = float(raw)
-    except ValueError:
-        raise TelegramSettingsError(f"{name} must be a number, got {raw!r}") from None
-    if value < minimum:
-        raise TelegramSettingsError(f"{name} must be at least {minimum:g}, got {raw!r}")
-    return value
+        return env_float(env, name, default, minimum)
+    except SettingsError as exc:
+        raise TelegramSettingsError(str(exc)) from None
 
 
 @dataclass(frozen=True)

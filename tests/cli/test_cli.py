@@ -66,3 +66,31 @@ def test_every_command_has_help(command):
         env={**os.environ, "PYTHONPATH": str(ROOT)},
     )
     assert result.returncode == 0 and "usage: sorabox" in result.stdout
+
+
+def test_serve_with_a_malformed_bot_token_names_the_variable_and_exits(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("SORABOX_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("SORABOX_WEB_PORT", "0")
+    monkeypatch.setenv("SORABOX_TELEGRAM_TOKEN", "not-a-token")
+    assert main(["serve"]) == 2
+    assert "SORABOX_TELEGRAM_TOKEN must look like" in capsys.readouterr().err
+
+
+def test_serve_with_a_bad_number_names_the_variable_and_exits(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("SORABOX_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("SORABOX_WEB_PORT", "0")
+    monkeypatch.setenv("SORABOX_TELEGRAM_TOKEN", "123:abc")
+    monkeypatch.setenv("SORABOX_TELEGRAM_EDIT_INTERVAL", "soon")
+    assert main(["serve"]) == 2
+    assert "SORABOX_TELEGRAM_EDIT_INTERVAL must be a number, got 'soon'" in capsys.readouterr().err
+
+
+def test_serve_with_a_backend_that_cannot_load_says_why_and_exits(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("SORABOX_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("SORABOX_WEB_PORT", "0")
+    monkeypatch.setenv("SORABOX_BACKEND", "ltx2")
+    monkeypatch.delenv("SORABOX_MODEL_DIR", raising=False)
+    assert main(["serve"]) == 2
+    err = capsys.readouterr().err
+    assert "needs SORABOX_MODEL_DIR" in err or "needs the [ltx2] extra" in err
+    assert "Traceback" not in err
