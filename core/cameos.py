@@ -738,7 +738,8 @@ def notice_place(db: sqlite_utils.Database, user_id: str) -> Place | None:
 
 
 class CameoExtension(JobExtension):
-    """Consent at admission, before generation and before encoding; likeness to the generator; uses and notices."""
+    """Consent at admission, before generation, before encoding and when the clip is recorded; likeness to the
+    generator; uses and notices."""
 
     def __init__(self, cameos: Cameos) -> None:
         self.cameos = cameos
@@ -814,6 +815,16 @@ class CameoExtension(JobExtension):
                 self.cameos.core.db.write_sync(partial(self._refused, job=job, stage="encoding", reason=str(exc)))
                 raise
         return clip
+
+    def check_finish(self, db: sqlite_utils.Database, job: JobRecord) -> None:
+        ids = job.params.get("cameo_ids") or []
+        if ids:
+            # In the transaction that records the clip: a revocation during encoding wins too.
+            try:
+                check_consent(db, ids, job.user_id, job.origin)
+            except ConsentRefused as exc:
+                self._audit_after("cameo_refused", job.user_id, job_id=job.id, stage="recording", reason=str(exc))
+                raise
 
     def extra_deliveries(self, db: sqlite_utils.Database, job: JobRecord, clip_id: str) -> list[dict[str, Any]]:
         ids = job.params.get("cameo_ids") or []

@@ -1,6 +1,6 @@
 """Points where features (cameos, watermarks, signing) join a job's path without editing the service.
 
-A JobExtension sees each job at five moments; every method has a do-nothing default, so an extension
+A JobExtension sees each job at six moments; every method has a do-nothing default, so an extension
 overrides only what it needs. The service calls extensions in the order it was given them.
 """
 
@@ -41,6 +41,10 @@ class JobExtension:
     def sign(self, data: bytes, job: JobRecord) -> bytes:
         """In a worker thread, after encoding: change the file (a signed manifest)."""
         return data
+
+    def check_finish(self, db: sqlite_utils.Database, job: JobRecord) -> None:
+        """Inside the finishing transaction, before the clip is recorded: raise a SoraboxError to cancel (and
+        refund) the job instead; the encoded file is then discarded. The last word, after encoding."""
 
     def extra_deliveries(self, db: sqlite_utils.Database, job: JobRecord, clip_id: str) -> list[dict[str, Any]]:
         """Inside the finishing transaction: outbox rows to add (notices to people)."""

@@ -501,7 +501,14 @@ class Sorabox:
             metadata = provenance(job, self.executor.backend, self.now(), str(model) if model else None)
             data = await asyncio.to_thread(self._encode, clip, job, EncodeOptions(metadata=tuple(metadata.items())))
             sha = await asyncio.to_thread(self.media.put, data)
-            clip_id = await self.db.write(lambda db: self._finish(db, job, clip_meta(clip), clip.state, sha, len(data)))
+            try:
+                clip_id = await self.db.write(
+                    lambda db: self._finish(db, job, clip_meta(clip), clip.state, sha, len(data))
+                )
+            except BaseException:
+                # Not recorded (a consent withdrawn during encoding, a database error): keep no file of it.
+                await self._discard_media(sha)
+                raise
             elapsed = time.monotonic() - running.started
             self._average_seconds = 0.7 * self._average_seconds + 0.3 * elapsed
             if clip_id is not None:
@@ -534,6 +541,12 @@ class Sorabox:
         finally:
             self._running.pop(job.id, None)
             self._wake.set()
+
+    async def _discard_media(self, sha: str) -> None:
+        """Delete a stored file that no clip refers to."""
+        row = await self.db.read(lambda db: one(db, "SELECT 1 AS used FROM clips WHERE media_sha256 = ?", [sha]))
+        if row is None:
+            await asyncio.to_thread(self.media.delete, sha)
 
     def _encode(self, clip: Clip, job: JobRecord, options: EncodeOptions) -> bytes:
         for extension in self.extensions:
@@ -591,6 +604,8 @@ class Sorabox:
         sha: str,
         size: int,
     ) -> str | None:
+        for extension in self.extensions:
+            extension.check_finish(db, job)
         now = self.now()
         clip_id = new_id()
         sources = job.params.get("sources", [])

@@ -272,3 +272,31 @@ async def test_a_person_picked_by_account_stands_for_the_cameo_they_own(tmp_path
         assert await rig.cameos.handle_of("telegram", "id-ana") is None
         assert (await rig.core.handle_text(ana, dm(ana), "cameo revoke")).ok
         assert await rig.cameos.handle_of("discord", "id-ana") is None
+
+
+async def test_a_revocation_during_encoding_still_wins_and_no_file_is_kept(tmp_path: Path) -> None:
+    from core.extensions import JobExtension
+
+    async with cameo_core(tmp_path) as rig:
+        assert (await rig.cameos.create_from_likeness(ANA, dm(ANA), "ana", synthetic_likeness())).ok
+        assert (await rig.core.handle_text(ANA, dm(ANA), "cameo allow test:id-bo")).ok
+
+        class RevokeWhileEncoding(JobExtension):
+            """Ana turns her cameo off in the moment between the encoder finishing and the clip being recorded."""
+
+            def sign(self, data: bytes, job: object) -> bytes:
+                rig.db.write_sync(lambda db: db.execute("UPDATE cameos SET revoked_at = 'now' WHERE handle = 'ana'"))
+                return data
+
+        rig.core.extensions.append(RevokeWhileEncoding())
+        events = rig.core.bus.subscribe()
+        videos_before = {p for p in rig.media.files() if p.suffix == ".mp4"}
+        reply = await rig.core.handle_text(BO, GROUP, "sora @ana waves --seconds 1 --size 160x96")
+        assert reply.ok, reply.text
+        cancelled = await wait_for(events, lambda e: isinstance(e, JobCancelled) and e.job_id == reply.job_id)
+        assert "@ana" in cancelled.reason and "refunded" in cancelled.reason
+        assert await rig.db.read(lambda db: list(db.query("SELECT id FROM clips"))) == []
+        assert {p for p in rig.media.files() if p.suffix == ".mp4"} == videos_before
+        assert (await rig.core.quota_status(BO, GROUP)).used == 0
+        assert await rig.db.read(quotas.unbalanced_jobs) == []
+        assert await rig.core.claim_deliveries("test") == []  # no clip posted, no notice sent
