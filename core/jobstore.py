@@ -159,15 +159,12 @@ def transition(
 
 
 def start(db: sqlite_utils.Database, job_id: str, now: datetime) -> JobRecord | None:
-    """queued -> running; None if the job is no longer queued (cancelled meanwhile)."""
-    if not transition(db, job_id, ("queued",), "running", started_at=iso(now), attempts=_attempts(db, job_id) + 1):
-        return None
-    return get_job(db, job_id)
-
-
-def _attempts(db: sqlite_utils.Database, job_id: str) -> int:
-    row = one(db, "SELECT attempts FROM jobs WHERE id = ?", [job_id])
-    return int(row["attempts"] or 0) if row else 0
+    """queued -> running, counting the attempt; None if the job is no longer queued (cancelled meanwhile)."""
+    cursor = db.execute(
+        "UPDATE jobs SET state = 'running', started_at = ?, attempts = attempts + 1 WHERE id = ? AND state = 'queued'",
+        [iso(now), job_id],
+    )
+    return get_job(db, job_id) if cursor.rowcount == 1 else None
 
 
 def end_unsuccessfully(db: sqlite_utils.Database, job_id: str, state: str, reason: str, now: datetime) -> bool:

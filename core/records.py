@@ -86,6 +86,7 @@ class ClipRecord:
 
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> ClipRecord:
+        metadata = json.loads(row["metadata"] or "{}")
         return cls(
             id=row["id"],
             job_id=row["job_id"],
@@ -102,9 +103,9 @@ class ClipRecord:
             fps=row["fps"],
             seconds=row["seconds"],
             state=json.loads(row["state"] or "{}"),
-            metadata=json.loads(row["metadata"] or "{}"),
+            metadata=metadata,
             created_at=row["created_at"],
-            seed=json.loads(row["metadata"] or "{}").get("seed"),
+            seed=metadata.get("seed"),
         )
 
 

@@ -75,17 +75,29 @@ def make_settings(data_dir: Path, **overrides: object) -> Settings:
 
 @asynccontextmanager
 async def running_core(
-    data_dir: Path, generator: object | None = None, workers: int = 1, **overrides: object
+    data_dir: Path,
+    generator: object | None = None,
+    workers: int = 1,
+    *,
+    executor: object | None = None,
+    setup: Callable[[Sorabox], None] | None = None,
+    **overrides: object,
 ) -> AsyncIterator[Sorabox]:
-    """A started core over a real SQLite file and media folder; stopped and closed afterwards."""
+    """A started core over a real SQLite file and media folder; stopped and closed afterwards.
+
+    `executor` replaces the local worker (a Ray executor); `setup` runs before the start, where `sorabox
+    serve` installs extensions (cameos).
+    """
     settings = make_settings(data_dir, **overrides)
     db = Database(settings.database_path)
     core = Sorabox(
         db=db,
         media=MediaStore(settings.media_dir),
-        executor=LocalExecutor(generator or ToneGenerator(), workers=workers),  # type: ignore[arg-type]
+        executor=executor or LocalExecutor(generator or ToneGenerator(), workers=workers),  # type: ignore[arg-type]
         settings=settings,
     )
+    if setup is not None:
+        setup(core)
     await core.start()
     try:
         yield core

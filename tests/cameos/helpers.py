@@ -10,13 +10,12 @@ from pathlib import Path
 import numpy as np
 
 from core.cameos import Cameos, install_cameos
-from core.executor import LocalExecutor
 from core.identity import Actor, Place
 from core.service import Sorabox
 from model.likeness import Likeness, LikenessChecker
 from storage.database import Database
 from storage.media import MediaStore
-from tests.support import ToneGenerator, make_settings
+from tests.support import ToneGenerator, running_core
 
 
 @dataclass
@@ -36,19 +35,14 @@ async def cameo_core(
     provenance: bool = True,
     **overrides: object,
 ) -> AsyncIterator[Rig]:
-    settings = make_settings(data_dir, **overrides)
-    db = Database(settings.database_path)
-    media = MediaStore(settings.media_dir)
     generator = generator or ToneGenerator()
-    core = Sorabox(db=db, media=media, executor=LocalExecutor(generator), settings=settings)  # type: ignore[arg-type]
-    cameos = install_cameos(core, settings, checker=checker, provenance=provenance)
-    await core.start()
-    try:
-        yield Rig(core, cameos, db, media, generator)
-    finally:
-        await core.stop()
-        await core.executor.close()
-        db.close()
+    installed: list[Cameos] = []
+
+    def install(core: Sorabox) -> None:
+        installed.append(install_cameos(core, core.settings, checker=checker, provenance=provenance))
+
+    async with running_core(data_dir, generator, setup=install, **overrides) as core:
+        yield Rig(core, installed[0], core.db, core.media, generator)
 
 
 def person(name: str, platform: str = "test", **kwargs: object) -> Actor:

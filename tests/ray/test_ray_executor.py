@@ -26,11 +26,9 @@ from core.events import JobCancelled, JobDone, JobFailed, JobProgress, JobQueued
 from core.ray_executor import RayConfig, RayExecutor
 from core.service import Sorabox
 from model.media import decode_clip, probe
-from storage.database import Database
-from storage.media import MediaStore
 from tests.fakes.telegram_server import FakeTelegram, no_real_network, telegram_server
 from tests.ray.cluster import LocalCluster, free_port, ray_environment
-from tests.support import actor, make_settings, place, wait_for
+from tests.support import actor, make_settings, place, running_core, wait_for
 from tests.web.helpers import open_thread, sign_in_with_link
 
 pytest.importorskip("ray.serve", reason="the [ray] extra is not installed")
@@ -81,16 +79,8 @@ def config_for(cluster: LocalCluster, backend: str = SLOW_TONE, app: str = "test
 @asynccontextmanager
 async def ray_core(tmp_path: Path, config: RayConfig, **overrides: object) -> AsyncIterator[Sorabox]:
     """tests.support.running_core with a RayExecutor instead of the local worker."""
-    settings = make_settings(tmp_path, **overrides)
-    db = Database(settings.database_path)
-    core = Sorabox(db=db, media=MediaStore(settings.media_dir), executor=RayExecutor(config), settings=settings)
-    await core.start()
-    try:
+    async with running_core(tmp_path, executor=RayExecutor(config), **overrides) as core:
         yield core
-    finally:
-        await core.stop()
-        await core.executor.close()
-        db.close()
 
 
 def executor_of(core: Sorabox) -> RayExecutor:

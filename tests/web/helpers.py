@@ -16,11 +16,8 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
 from bots.web import WebConsole
-from core.executor import LocalExecutor
 from core.service import Sorabox
-from storage.database import Database
-from storage.media import MediaStore
-from tests.support import ToneGenerator, make_settings, running_core
+from tests.support import running_core
 
 
 @dataclass
@@ -42,28 +39,14 @@ async def core_with(
     data_dir: Path, generator: object | None, cameos: bool, **overrides: object
 ) -> AsyncIterator[Sorabox]:
     """`running_core`, with cameos installed before the start when asked (as `sorabox serve` would)."""
-    if not cameos:
-        async with running_core(data_dir, generator, **overrides) as core:
-            yield core
-        return
-    from core.cameos import install_cameos
 
-    settings = make_settings(data_dir, **overrides)
-    db = Database(settings.database_path)
-    core = Sorabox(
-        db=db,
-        media=MediaStore(settings.media_dir),
-        executor=LocalExecutor(generator or ToneGenerator()),  # type: ignore[arg-type]
-        settings=settings,
-    )
-    core.cameos = install_cameos(core, settings, provenance=False)  # type: ignore[attr-defined]
-    await core.start()
-    try:
+    def install(core: Sorabox) -> None:
+        from core.cameos import install_cameos
+
+        core.cameos = install_cameos(core, core.settings, provenance=False)  # type: ignore[attr-defined]
+
+    async with running_core(data_dir, generator, setup=install if cameos else None, **overrides) as core:
         yield core
-    finally:
-        await core.stop()
-        await core.executor.close()
-        db.close()
 
 
 @asynccontextmanager
