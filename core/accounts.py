@@ -32,10 +32,20 @@ MIN_PASSWORD = 10
 SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**14, 8, 1
 LINK_LIFETIME = timedelta(hours=24)
 SESSION_LIFETIME = timedelta(days=14)
+# Password guesses: this many wrong tries for one name within the window lock that name for the rest of it.
+SIGNIN_TRIES = 5
+SIGNIN_WINDOW = timedelta(minutes=5)
 
 
 class AccountError(SoraboxError):
     """An account request that cannot be done (bad name, taken name, weak password)."""
+
+
+class SigninLocked(AccountError):
+    """Too many wrong passwords for a name lately: no password is checked for it until the window passes."""
+
+    def __init__(self) -> None:
+        super().__init__("too many wrong passwords for this name; wait a few minutes")
 
 
 @dataclass(frozen=True)
@@ -90,6 +100,13 @@ def verify_password(password: str, stored: str) -> bool:
 
 def _sha256(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _signin_key(name: str) -> str:
+    """Failures are counted per name as typed, trimmed and lowercased, for names with no account too (so
+    guessing does not tell which names exist); only a digest is stored, since the name field sometimes
+    holds a password typed in the wrong box."""
+    return _sha256(name.strip().lower())
 
 
 def check_name(name: str) -> str:
@@ -226,6 +243,31 @@ class Accounts:
             verify_password(password, hash_password("not-a-password", b"0" * 16))
             return None
         return Account.from_row(row) if verify_password(password, row["password_hash"]) else None
+
+    async def sign_in_with_password(self, name: str, password: str) -> Account | None:
+        """`check_password`, limited to SIGNIN_TRIES wrong passwords per name within SIGNIN_WINDOW.
+
+        Raises SigninLocked while the name is locked (even for the right password). Failures are kept in
+        the database, so restarting the service does not hand out fresh tries; a success clears them.
+        """
+        key = _signin_key(name)
+        now = self.clock()
+
+        def count_this_try(db: sqlite_utils.Database) -> None:
+            # Old rows of every name go here, so the table holds at most one window of failures.
+            db.execute("DELETE FROM login_failures WHERE failed_at <= ?", [iso(now - SIGNIN_WINDOW)])
+            recent = one(db, "SELECT COUNT(*) AS n FROM login_failures WHERE name_sha256 = ?", [key])
+            if recent is not None and recent["n"] >= SIGNIN_TRIES:
+                raise SigninLocked()
+            # Counted as a failure before the hash is checked: guesses sent in parallel each see the
+            # ones before them, so none slips past the limit while another's scrypt runs.
+            insert(db, "login_failures", {"name_sha256": key, "failed_at": iso(now)})
+
+        await self.db.write(count_this_try)
+        account = await self.check_password(name, password)
+        if account is not None:
+            await self.db.write(lambda db: db.execute("DELETE FROM login_failures WHERE name_sha256 = ?", [key]))
+        return account
 
     # -- one-time sign-in links -------------------------------------------------------------------
 

@@ -19,6 +19,7 @@ import sqlite_utils
 
 from core import jobstore
 from core.events import ClipDeleted, PostRef
+from core.handles import forget_account_handles
 from core.lineage import posts_of
 from core.records import ACTIVE_STATES, iso
 from storage.database import insert, one
@@ -240,6 +241,10 @@ def erase_user(db: sqlite_utils.Database, user_id: str, *, by: str, now_iso: str
         db, [i["platform_user_id"] for i in identities if i["platform"] == "web"], [*own_clips, *likeness_clips]
     )
     needles = [user_id, *cameo_ids, *handles, *(i["platform_user_id"] for i in identities)]
+    if _table_exists(db, "platform_handles"):
+        # The @usernames seen on their accounts: a mention of them must no longer find the person.
+        for identity in identities:
+            forget_account_handles(db, identity["platform"], identity["platform_user_id"])
     db.execute("DELETE FROM audit_events WHERE user_id = ?", [user_id])
     for needle in needles:
         # Quoted, as JSON writes strings: a short id must not match inside an unrelated number.

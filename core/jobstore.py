@@ -242,8 +242,12 @@ def pending_deliveries(
     lease = iso(now + timedelta(seconds=lease_seconds))
     claimed = []
     for row in rows:
+        # An attempt still marked as posting never reported back (the adapter died mid-post): it may have landed.
+        in_doubt = bool(row["in_doubt"] or row["posting"])
         db.execute(
-            "UPDATE deliveries SET attempts = attempts + 1, next_attempt_at = ? WHERE id = ?", [lease, row["id"]]
+            "UPDATE deliveries SET attempts = attempts + 1, next_attempt_at = ?, posting = 0, in_doubt = ?"
+            " WHERE id = ?",
+            [lease, int(in_doubt), row["id"]],
         )
         claimed.append(
             Delivery(
@@ -255,6 +259,7 @@ def pending_deliveries(
                 attempts=(row["attempts"] or 0) + 1,
                 job_id=row["job_id"],
                 clip_id=row["clip_id"],
+                may_have_posted=in_doubt,
             )
         )
     return claimed

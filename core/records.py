@@ -121,6 +121,9 @@ class Delivery:
     attempts: int
     job_id: str | None = None
     clip_id: str | None = None
+    # An earlier attempt may have been posted without its answer reaching us (timeout, dropped connection,
+    # crash): look for it, or post in a way the platform de-duplicates, rather than post the clip again.
+    may_have_posted: bool = False
 
     @property
     def text(self) -> str:

@@ -21,7 +21,7 @@ from typing import Any
 
 import sqlite_utils
 
-from core import jobstore, quotas
+from core import handles, jobstore, quotas
 from core.commands import (
     PARSERS,
     USAGE,
@@ -753,6 +753,17 @@ class Sorabox:
         """The whole remix tree the clip belongs to, from its root."""
         return await self.db.read(lambda db: build_lineage(db, clip_id))
 
+    async def remember_handle(self, platform: str, handle: str, user_id: str) -> None:
+        """Record that the account `user_id` (Actor.user_id) goes by `handle` on `platform` (a Telegram
+        @username), so a mention that carries only the name can be resolved, also after a restart."""
+        now = self.now()
+        await self.db.write(lambda db: handles.remember(db, platform, handle, user_id, now))
+
+    async def user_for_handle(self, platform: str, handle: str) -> str | None:
+        """The account (Actor.user_id) last seen with `handle` on `platform`, or None."""
+        record = await self.db.read(lambda db: handles.lookup(db, platform, handle))
+        return None if record is None else record.platform_user_id
+
     async def jobs_of(self, actor: Actor, recent: int = 5) -> list[JobSummary]:
         """A person's waiting and running jobs, then their most recent finished ones."""
         order = self._queue.order()
@@ -884,23 +895,36 @@ class Sorabox:
             lambda db: jobstore.pending_deliveries(db, platform, self.now(), DELIVERY_LEASE_SECONDS, limit)
         )
 
+    async def delivery_posting(self, delivery_id: int) -> None:
+        """Mark a claimed delivery as being posted now. If nothing is recorded about it afterwards (the process
+        died mid-post), the next claim says the post may have landed (`Delivery.may_have_posted`)."""
+        await self.db.write(lambda db: db.execute("UPDATE deliveries SET posting = 1 WHERE id = ?", [delivery_id]))
+
     async def delivery_sent(self, delivery_id: int, message_id: str, thread_id: str | None = None) -> None:
         """Record that a delivery was posted as `message_id` (in `thread_id`, if the adapter opened one)."""
         await self.db.write(
             lambda db: db.execute(
-                "UPDATE deliveries SET state = 'sent', message_id = ?, thread_id = ?, sent_at = ?, error = NULL"
-                " WHERE id = ?",
+                "UPDATE deliveries SET state = 'sent', message_id = ?, thread_id = ?, sent_at = ?, error = NULL,"
+                " posting = 0 WHERE id = ?",
                 [message_id, thread_id, iso(self.now()), delivery_id],
             )
         )
 
-    async def delivery_failed(self, delivery_id: int, error: str, retry_in: float | None) -> None:
-        """A post failed: try again after `retry_in` seconds, or give up when it is None."""
+    async def delivery_failed(
+        self, delivery_id: int, error: str, retry_in: float | None, *, may_have_posted: bool = False
+    ) -> None:
+        """A post failed: try again after `retry_in` seconds, or give up when it is None.
+
+        `may_have_posted`: the failure came after the request was sent (a timeout waiting for the answer, a
+        connection cut mid-way, a 5xx), so the platform may show the post anyway; the next claim says so.
+        """
+        doubt = ", in_doubt = 1" if may_have_posted else ""
         if retry_in is None:
-            sql, params = "UPDATE deliveries SET state = 'failed', error = ? WHERE id = ?", [error, delivery_id]
+            sql = f"UPDATE deliveries SET state = 'failed', error = ?, posting = 0{doubt} WHERE id = ?"
+            params: list[object] = [error, delivery_id]
         else:
             at = iso(self.now() + timedelta(seconds=retry_in))
-            sql = "UPDATE deliveries SET next_attempt_at = ?, error = ? WHERE id = ?"
+            sql = f"UPDATE deliveries SET next_attempt_at = ?, error = ?, posting = 0{doubt} WHERE id = ?"
             params = [at, error, delivery_id]
         await self.db.write(lambda db: db.execute(sql, params))
 

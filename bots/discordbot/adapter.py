@@ -1,5 +1,6 @@
-"""The Discord adapter: a discord.py client that turns interactions into core commands, shows progress on
-the deferred response, and posts finished clips from the core's outbox into a thread per clip."""
+"""The Discord adapter: a discord.py client that turns interactions (and replies to its clips) into core
+commands, shows progress on the deferred response, and posts finished clips from the core's outbox into a
+thread per clip."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import asyncio
 import contextlib
 import io
 import logging
+import re
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Coroutine
@@ -47,15 +49,20 @@ RECENT_EVENTS = 512
 STOP_GRACE_SECONDS = 10.0
 THREAD_ARCHIVE_MINUTES: Literal[60, 1440, 4320, 10080] = 1440  # a day without messages
 TRANSIENT_ERRORS = (aiohttp.ClientError, OSError, asyncio.TimeoutError)
+NOT_A_CLIP = "that message is not a sorabox clip"
+THREAD_ALREADY_CREATED = 160004  # Discord's error code: this message already has a thread
+# How far back an unconfirmed post is looked for: one page of history, the most Discord returns at once.
+EARLIER_POST_SEARCH = 100
 
 
 @dataclass
 class JobWatch:
-    """A job whose progress is shown by editing the deferred response of the interaction that asked for it."""
+    """A job whose progress is shown by editing the deferred response of the interaction that asked for it,
+    or, for a job asked by replying to a clip (no interaction), the bot's answer to that reply (`fallback`)."""
 
     job_id: str
     prompt: str
-    interaction: discord.Interaction
+    interaction: discord.Interaction | None
     place: Place
     opened_at: float  # time.monotonic() when the interaction arrived
     text: str = ""
@@ -66,12 +73,31 @@ class JobWatch:
     changed: asyncio.Event = field(default_factory=asyncio.Event)
 
 
+@dataclass(frozen=True)
+class ReplyRemix:
+    """A person's reply to one of the bot's messages: the message replied to, and the reply's text (the prompt)."""
+
+    channel_id: int
+    message_id: int
+    text: str
+
+
+def strip_leading_mentions(text: str, user_id: int) -> str:
+    """`text` without the `<@id>` mentions of `user_id` it starts with (people type them to address the bot)."""
+    return re.sub(rf"^(?:\s*<@!?{user_id}>)+", "", text).strip()
+
+
+# Message events, but not the privileged Message Content intent: Discord still sends the text of messages that
+# mention the bot (a reply pings the replied-to author by default) and of DMs, which is all a reply remix needs.
+INTENTS = discord.Intents(guilds=True, guild_messages=True, dm_messages=True)
+
+
 class SoraClient(discord.Client):
     """The discord.py client: minimal intents (no privileged ones), the command tree, persistent buttons."""
 
     def __init__(self, adapter: DiscordAdapter) -> None:
         super().__init__(
-            intents=discord.Intents(guilds=True),
+            intents=INTENTS,
             guild_ready_timeout=adapter.settings.guild_ready_timeout,
             max_messages=None,  # nothing reads cached messages
         )
@@ -92,6 +118,9 @@ class SoraClient(discord.Client):
                 await self.tree.sync(guild=guild)  # guild commands appear at once
         else:
             await self.tree.sync()  # global: every server and DMs
+
+    async def on_message(self, message: discord.Message) -> None:
+        await self.adapter.message_posted(message)
 
 
 class DiscordAdapter:
@@ -131,8 +160,8 @@ class DiscordAdapter:
         self._delivery_task = self._spawn(self._deliver_forever(), "discord-deliveries")
 
     async def stop(self) -> None:
-        # A post in flight finishes first: cut between posting and delivery_sent, the clip would be posted
-        # again when the core offers the delivery anew.
+        # A post in flight finishes first: cut between posting and delivery_sent, the next start would have to
+        # find the post in the channel's history (and could miss it in a busy channel).
         self._stopping.set()
         self._deliveries_wanted.set()
         if self._delivery_task is not None:
@@ -201,6 +230,27 @@ class DiscordAdapter:
         if isinstance(channel, discord.Thread):
             return Place(PLATFORM, str(channel.parent_id), str(interaction.guild_id), str(channel.id))
         return Place(PLATFORM, channel_id, str(interaction.guild_id))
+
+    @staticmethod
+    def message_actor(message: discord.Message) -> Actor:
+        """The author of a message, with the roles and Manage Server right the core uses, like `actor`."""
+        author = message.author
+        if not isinstance(author, discord.Member):  # a DM
+            return Actor(PLATFORM, str(author.id), author.display_name)
+        roles = tuple(str(r.id) for r in author.roles if not r.is_default())
+        perms = author.guild_permissions
+        return Actor(PLATFORM, str(author.id), author.display_name, roles, perms.manage_guild or perms.administrator)
+
+    @staticmethod
+    def message_place(message: discord.Message) -> Place:
+        channel = message.channel
+        # A message in an uncached channel has no guild object, but its channel still knows the guild id.
+        guild_id = message.guild.id if message.guild is not None else getattr(channel, "guild_id", None)
+        if guild_id is None:
+            return Place(PLATFORM, str(channel.id), None, is_private=True)
+        if isinstance(channel, discord.Thread):
+            return Place(PLATFORM, str(channel.parent_id), str(guild_id), str(channel.id))
+        return Place(PLATFORM, str(channel.id), str(guild_id))
 
     async def _place_for_clip(self, place: Place, clip: str) -> Place:
         """A remix, extend or reroll of a clip goes into that clip's thread, if it has one in this server."""
@@ -368,13 +418,85 @@ class DiscordAdapter:
         self, channel_id: int, message_id: int, interaction: discord.Interaction, prompt: str
     ) -> None:
         await interaction.response.defer(thinking=True)
-        clip = self._fresh_posts.get(str(message_id)) or await self.core.clip_for_post(
-            PLATFORM, str(channel_id), str(message_id)
-        )
+        clip = await self._clip_of_message(channel_id, message_id)
         if clip is None:
-            await self._answer(interaction, render.refusal("that message is not a sorabox clip"))
+            await self._answer(interaction, render.refusal(NOT_A_CLIP))
             return
         await self.remix(interaction, clip, prompt)
+
+    async def _clip_of_message(self, channel_id: int, message_id: int) -> str | None:
+        """The clip a message shows, or None. A clip posted a moment ago may not be recorded by the core yet."""
+        return self._fresh_posts.get(str(message_id)) or await self.core.clip_for_post(
+            PLATFORM, str(channel_id), str(message_id)
+        )
+
+    # -- replies to clips -------------------------------------------------------------------------
+
+    async def message_posted(self, message: discord.Message) -> None:
+        """A reply to one of our clips is a remix of it, with the reply's text as the prompt.
+
+        Without the Message Content intent, Discord sends the text only when the reply pings the bot (Reply's
+        default) or is in a DM; a reply without the ping arrives empty and is left alone.
+        """
+        try:
+            request = self._reply_remix_request(message)
+            if request is not None:
+                await self._remix_by_reply(message, request)
+        except Exception:
+            # discord.py would only log it too; this says which message it was, and the person gets an answer.
+            log.exception("the reply %s could not be handled", message.id)
+            await self._reply(message, render.refusal("something went wrong on our side; please try again"))
+
+    def _reply_remix_request(self, message: discord.Message) -> ReplyRemix | None:
+        """What a message asks for when it is a reply to one of our messages with text; None for anything else."""
+        me = self.client.user if self.client is not None else None
+        reference = message.reference
+        if me is None or message.author.bot or reference is None or reference.message_id is None:
+            return None
+        if reference.type is not discord.MessageReferenceType.reply:
+            return None  # a forward is not a request
+        replied = reference.resolved
+        if isinstance(replied, discord.DeletedReferencedMessage):
+            return None
+        if isinstance(replied, discord.Message) and replied.author.id != me.id:
+            return None  # a conversation between people
+        if not message.content.strip():
+            return None  # a reply without the ping: Discord withheld its text
+        return ReplyRemix(
+            channel_id=reference.channel_id,
+            message_id=reference.message_id,
+            text=strip_leading_mentions(message.content, me.id),
+        )
+
+    async def _remix_by_reply(self, message: discord.Message, request: ReplyRemix) -> None:
+        clip = await self._clip_of_message(request.channel_id, request.message_id)
+        if clip is None:
+            await self._reply(message, render.refusal(f"{NOT_A_CLIP}; reply to a clip to remix it"))
+            return
+        try:
+            prompt = self._prompt(request.text, "make it snow")
+        except BadCommand as exc:
+            await self._reply(message, render.refusal(str(exc)))
+            return
+        place = await self._place_for_clip(self.message_place(message), clip)
+        reply = await self.core.execute(self.message_actor(message), place, Remix(clip, prompt))
+        if not reply.ok:
+            await self._reply(message, render.refusal(reply.text))
+            return
+        status = await self._reply(message, reply.text)
+        if reply.job_id is not None and status is not None:
+            # No interaction to edit: progress goes to this answer, at the pace of ordinary channel messages.
+            watch = JobWatch(reply.job_id, prompt, None, place, time.monotonic(), text=reply.text, token_valid=False)
+            watch.fallback = status
+            self._follow(watch)
+
+    async def _reply(self, message: discord.Message, text: str) -> discord.Message | None:
+        """Answer a person's message with a reply that does not ping them again (the progress edits follow)."""
+        try:
+            return await message.reply(render.fit(text), mention_author=False)
+        except (discord.HTTPException, *TRANSIENT_ERRORS) as exc:
+            log.warning("could not answer message %s: %r", message.id, exc)
+            return None
 
     # -- answers and progress ---------------------------------------------------------------------
 
@@ -397,13 +519,16 @@ class DiscordAdapter:
         await self._answer(interaction, reply.text)
         if reply.job_id is None:
             return
-        watch = JobWatch(reply.job_id, prompt, interaction, place, opened, text=reply.text)
         self._upload_limits[reply.job_id] = interaction.filesize_limit
-        self._watches[reply.job_id] = watch
-        earlier = self._recent.get(reply.job_id)
+        self._follow(JobWatch(reply.job_id, prompt, interaction, place, opened, text=reply.text))
+
+    def _follow(self, watch: JobWatch) -> None:
+        """Show the job's progress from now on, starting from its latest event if some came already."""
+        self._watches[watch.job_id] = watch
+        earlier = self._recent.get(watch.job_id)
         if earlier is not None:
             self._update(watch, earlier)
-        self._spawn(self._render(watch), f"discord-progress-{reply.job_id}")
+        self._spawn(self._render(watch), f"discord-progress-{watch.job_id}")
 
     def _update(self, watch: JobWatch, event: JobEvent) -> None:
         watch.text = render.status(event, watch.prompt)
@@ -436,9 +561,10 @@ class DiscordAdapter:
                 del self._watches[watch.job_id]
 
     async def _show(self, watch: JobWatch, text: str, *, done: bool) -> None:
-        if watch.token_valid and time.monotonic() - watch.opened_at < TOKEN_SAFE_SECONDS:
+        interaction = watch.interaction if watch.token_valid else None
+        if interaction is not None and time.monotonic() - watch.opened_at < TOKEN_SAFE_SECONDS:
             try:
-                await watch.interaction.edit_original_response(content=render.fit(text))
+                await interaction.edit_original_response(content=render.fit(text))
                 return
             except discord.HTTPException as exc:
                 if exc.status not in (401, 404):
@@ -533,23 +659,38 @@ class DiscordAdapter:
         return posted
 
     async def _deliver(self, delivery: Delivery) -> bool:
+        retry = self.settings.delivery_retry_seconds
         try:
+            if delivery.may_have_posted:
+                earlier = await self._earlier_post(delivery)
+                if earlier is not None:
+                    log.info("delivery %s was posted before as message %s; recording it", delivery.id, earlier[0])
+                    await self.core.delivery_sent(delivery.id, earlier[0], thread_id=earlier[1])
+                    return False
+            await self.core.delivery_posting(delivery.id)
             if delivery.kind == "clip":
                 message_id, thread_id = await self._post_clip(delivery)
             else:
-                message = await self._messageable(delivery.destination).send(render.fit(delivery.text))
+                message = await self._messageable(delivery.destination).send(
+                    render.fit(delivery.text), nonce=delivery_nonce(delivery)
+                )
                 message_id, thread_id = str(message.id), None
         except discord.HTTPException as exc:
-            if exc.status >= 500 or exc.status == 429:
-                await self.core.delivery_failed(delivery.id, f"Discord: {exc}", self.settings.delivery_retry_seconds)
+            if exc.status >= 500:
+                # discord.py already retried the 5xx; Discord may have made the message before failing.
+                await self.core.delivery_failed(delivery.id, f"Discord: {exc}", retry, may_have_posted=True)
+            elif exc.status == 429:
+                await self.core.delivery_failed(delivery.id, f"Discord: {exc}", retry)
             else:
                 log.warning("Discord refused delivery %s: %r", delivery.id, exc)
                 await self.core.delivery_failed(delivery.id, f"Discord refused it: {exc}", None)
             return False
         except TRANSIENT_ERRORS as exc:
             log.warning("Discord unreachable for delivery %s: %r", delivery.id, exc)
+            # Only a connection that never opened is sure not to have carried the post.
+            unsent = isinstance(exc, aiohttp.ClientConnectorError)
             await self.core.delivery_failed(
-                delivery.id, f"Discord unreachable: {exc!r}", self.settings.delivery_retry_seconds
+                delivery.id, f"Discord unreachable: {exc!r}", retry, may_have_posted=not unsent
             )
             return False
         except Exception as exc:
@@ -580,26 +721,62 @@ class DiscordAdapter:
             link = f"{self.settings.public_url}/media/{delivery.clip_id}"
         content = render.clip_message(delivery.text, delivery.clip_id, link, too_large=data is None)
         view = clip_view(delivery.clip_id)
+        # The nonce makes Discord return the first message instead of making a second one when this post is
+        # retried (by discord.py after a 5xx, or by the outbox after a timeout) within a few minutes.
+        nonce = delivery_nonce(delivery)
         if data is not None:
             upload = discord.File(io.BytesIO(data), filename=f"{delivery.clip_id}.mp4")
-            message = await channel.send(content, file=upload, view=view)
+            message = await channel.send(content, file=upload, view=view, nonce=nonce)
         else:
-            message = await channel.send(content, view=view)
+            message = await channel.send(content, view=view, nonce=nonce)
         self._fresh_posts[str(message.id)] = delivery.clip_id
-        # The thread the message is in (or the one opened from it): the core finds clips by it for replies.
-        thread_id = destination.thread_id
-        if isinstance(channel, discord.TextChannel):
-            # A clip posted in a channel gets its own public thread, where its remixes will land.
-            prompt = str(delivery.payload.get("prompt") or delivery.text)
-            try:
-                thread = await channel.create_thread(
-                    name=render.thread_name(prompt), message=message, auto_archive_duration=THREAD_ARCHIVE_MINUTES
-                )
-                thread_id = str(thread.id)
-                self._fresh_threads[delivery.clip_id] = thread_id
-            except discord.HTTPException as exc:
+        return str(message.id), await self._clip_thread(delivery, channel, message)
+
+    async def _clip_thread(self, delivery: Delivery, channel: object, message: discord.Message) -> str | None:
+        """The thread the clip's message is in, or the public thread opened from it, where its remixes land (the
+        core finds clips by it for replies)."""
+        assert delivery.clip_id is not None
+        if not isinstance(channel, discord.TextChannel):
+            return delivery.destination.thread_id
+        prompt = str(delivery.payload.get("prompt") or delivery.text)
+        try:
+            thread = await channel.create_thread(
+                name=render.thread_name(prompt), message=message, auto_archive_duration=THREAD_ARCHIVE_MINUTES
+            )
+            thread_id = str(thread.id)
+        except discord.HTTPException as exc:
+            if exc.code != THREAD_ALREADY_CREATED:
                 log.warning("could not open a thread for clip %s: %r", delivery.clip_id, exc)
-        return str(message.id), thread_id
+                return delivery.destination.thread_id
+            thread_id = str(message.id)  # a thread started from a message has the message's id
+        self._fresh_threads[delivery.clip_id] = thread_id
+        return thread_id
+
+    async def _earlier_post(self, delivery: Delivery) -> tuple[str, str | None] | None:
+        """The message an earlier, unconfirmed attempt of `delivery` posted, if it is among the destination's
+        latest messages: (message id, thread id)."""
+        assert self.client is not None and self.client.user is not None
+        destination = delivery.destination
+        target = int(destination.thread_id or destination.channel_id)
+        channel: discord.abc.Messageable = self._messageable(destination)
+        if delivery.kind == "clip":  # the full channel: a clip in a text channel also needs its thread
+            found = self.client.get_channel(target) or await self.client.fetch_channel(target)
+            assert isinstance(found, discord.abc.Messageable)
+            channel = found
+        notice = render.fit(delivery.text)
+        async for message in channel.history(limit=EARLIER_POST_SEARCH):
+            if message.author.id != self.client.user.id:
+                continue
+            if delivery.kind == "clip" and f"clip `{delivery.clip_id}`" in message.content:
+                return str(message.id), await self._clip_thread(delivery, channel, message)
+            if delivery.kind != "clip" and message.content == notice:
+                return str(message.id), None
+        return None
+
+
+def delivery_nonce(delivery: Delivery) -> str:
+    """Discord's de-duplication key for a delivery's message (at most 25 characters)."""
+    return f"sorabox-d{delivery.id}"[:25]
 
 
 def _guild_limit(channel: object) -> int:

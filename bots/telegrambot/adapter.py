@@ -22,6 +22,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
+import httpx
 from aiohttp import web
 from telegram import (
     BotCommand,
@@ -89,7 +90,7 @@ COMMANDS = (
     ("cancel", "cancel a job: /cancel <job>"),
     ("help", "how to use sorabox"),
 )
-# How many @username -> account pairs to keep (people seen recently).
+# How many @username -> account pairs to keep in memory (people seen recently); the core keeps them all.
 USERNAME_MEMORY = 10_000
 # Commands the core has only when extensions registered them (the cameo issue).
 OPTIONAL_COMMANDS = (
@@ -174,7 +175,8 @@ class TelegramAdapter:
         self._action_tasks: dict[tuple[int, int | None], asyncio.Task[None]] = {}
         self._admins: dict[tuple[int, int], tuple[bool, float]] = {}
         # @username -> account id of people seen in updates: Telegram's @mentions carry only the name, and
-        # the core names people by account (`cameo allow @bo` becomes `cameo allow telegram:<id>`).
+        # the core names people by account (`cameo allow @bo` becomes `cameo allow telegram:<id>`). A cache of
+        # what the core keeps (core.remember_handle), so names seen before a restart still resolve.
         self._usernames: OrderedDict[str, int] = OrderedDict()
         self._tasks: list[asyncio.Task[None]] = []
         self._background: set[asyncio.Task[Any]] = set()
@@ -394,9 +396,9 @@ class TelegramAdapter:
         message, user = update.message, update.effective_user
         if message is None or user is None or user.is_bot:
             return
-        self._remember(user)
+        await self._remember(user)
         if message.reply_to_message is not None and message.reply_to_message.from_user is not None:
-            self._remember(message.reply_to_message.from_user)
+            await self._remember(message.reply_to_message.from_user)
         chat = message.chat
         private = chat.type == Chat.PRIVATE
         source_clip = await self._clip_replied_to(message)
@@ -517,18 +519,53 @@ class TelegramAdapter:
             job_id = self._job_of_status(message.reply_to_message)
             rest = job_id or ""
         elif name == "cameo":
-            rest = self._accounts_for_mentions(message, rest)
+            rest = await self._accounts_for_mentions(message, rest)
         needs_admin = name in ("delete", "cancel")
         await self._respond(message, user, f"{name} {rest}".strip(), needs_admin=needs_admin)
 
-    def _remember(self, user: User) -> None:
-        if user.username and not user.is_bot:
-            self._usernames[user.username.lower()] = user.id
-            self._usernames.move_to_end(user.username.lower())
-            while len(self._usernames) > USERNAME_MEMORY:
-                self._usernames.popitem(last=False)
+    def _cache_username(self, handle: str, account: int) -> None:
+        self._usernames[handle] = account
+        self._usernames.move_to_end(handle)
+        while len(self._usernames) > USERNAME_MEMORY:
+            self._usernames.popitem(last=False)
 
-    def _accounts_for_mentions(self, message: Message, rest: str) -> str:
+    async def _remember(self, user: User) -> None:
+        """Keep the person's @username -> account: in memory for lookups, in the core so it outlives a restart.
+
+        The memory is a cache in front of the core: only a pair that is new or changed is written, so an
+        ordinary message costs no database write."""
+        if not user.username or user.is_bot:
+            return
+        handle = user.username.lower()
+        known = self._usernames.get(handle)
+        self._cache_username(handle, user.id)
+        if known == user.id:
+            return
+        # A renamed account loses its old name in the core (core/handles.py); the cache follows. The scan
+        # runs only for a new or changed pair, i.e. rarely.
+        for stale in [name for name, account in self._usernames.items() if account == user.id and name != handle]:
+            del self._usernames[stale]
+        try:
+            await self.core.remember_handle(PLATFORM, handle, str(user.id))
+        except Exception:
+            log.exception("could not store @%s; trying again on their next message", handle)
+            # Out of the cache, so their next message is a new pair again and is written.
+            if self._usernames.get(handle) == user.id:
+                del self._usernames[handle]
+
+    async def _account_for_username(self, handle: str) -> int | None:
+        """The account last seen with @handle: from memory, else from the core (people seen before a restart)."""
+        handle = handle.lstrip("@").lower()
+        account = self._usernames.get(handle)
+        if account is None:
+            stored = await self.core.user_for_handle(PLATFORM, handle)
+            if stored is None or not stored.lstrip("-").isdigit():
+                return None
+            account = int(stored)
+            self._cache_username(handle, account)
+        return account
+
+    async def _accounts_for_mentions(self, message: Message, rest: str) -> str:
         """Mentions of people as `telegram:<id>`: a text mention carries the account, an @username we have seen maps
         to one. An @username never seen stays as typed, and the core answers that it does not know them."""
         mentions = message.parse_entities([MessageEntity.TEXT_MENTION, MessageEntity.MENTION])
@@ -536,7 +573,7 @@ class TelegramAdapter:
             if entity.type == MessageEntity.TEXT_MENTION and entity.user is not None:
                 account: int | None = entity.user.id
             else:
-                account = self._usernames.get(shown.lstrip("@").lower())
+                account = await self._account_for_username(shown)
             if account is not None:
                 rest = rest.replace(shown, f"telegram:{account}", 1)
         return rest
@@ -832,6 +869,7 @@ class TelegramAdapter:
         except ValueError:
             await self.core.delivery_failed(delivery.id, "not a Telegram destination", retry_in=None)
             return
+        await self.core.delivery_posting(delivery.id)
         try:
             try:
                 message = await self._post(delivery, chat_id, thread_id, reply_to)
@@ -855,7 +893,9 @@ class TelegramAdapter:
         except (TelegramError, OSError) as exc:  # network errors, 5xx, anything unexpected: back off and retry
             wait = min(self.settings.retry_max_seconds, self.settings.retry_base_seconds * 2 ** (delivery.attempts - 1))
             log.info("telegram: delivery %s failed (%s); next try in %.1f s", delivery.id, exc, wait)
-            await self.core.delivery_failed(delivery.id, str(exc), retry_in=wait)
+            await self.core.delivery_failed(
+                delivery.id, str(exc), retry_in=wait, may_have_posted=may_have_reached_telegram(exc)
+            )
             self._wake_outbox_in(wait + 0.05)
         else:
             await self.core.delivery_sent(delivery.id, str(message.message_id))
@@ -876,6 +916,10 @@ class TelegramAdapter:
         if path is None:
             raise BadRequest("the clip has no media")
         caption = render.clip_caption(delivery.text, delivery.clip_id)
+        if delivery.may_have_posted:
+            # The Bot API has no idempotency key and a bot cannot read a chat's history: an upload whose answer was
+            # lost may be in the chat already. A link cannot show the clip twice; uploading again could.
+            return await self._post_link(delivery, chat_id, thread_id, reply_to, caption, interrupted=True)
         markup = render.keyboard(delivery.clip_id)
         data = await asyncio.to_thread(path.read_bytes)
         limit = self.settings.upload_limit_bytes
@@ -951,13 +995,25 @@ class TelegramAdapter:
         return f"{base}/media/{clip_id}"
 
     async def _post_link(
-        self, delivery: Delivery, chat_id: int, thread_id: int | None, reply_to: int | None, caption: str
+        self,
+        delivery: Delivery,
+        chat_id: int,
+        thread_id: int | None,
+        reply_to: int | None,
+        caption: str,
+        *,
+        interrupted: bool = False,
     ) -> Message:
         assert delivery.clip_id is not None
         url = self.media_url(delivery.clip_id)
+        why = (
+            "The upload of this clip was cut off; if it is not above,"
+            if interrupted
+            else "Too big to upload here:"
+        )
         text = (
             f"{html.escape(render.cut(caption, render.TEXT_LIMIT - 200), quote=False)}\n"
-            f'🔗 Too big to upload here: <a href="{html.escape(url)}">watch the clip</a>'
+            f'🔗 {why} <a href="{html.escape(url)}">watch the clip</a>'
         )
         return await self._send_once(
             lambda: self.app.bot.send_message(
@@ -985,3 +1041,12 @@ class TelegramAdapter:
                     thread_id=self._thread_of(message),
                     reply_to=message.message_id,
                 )
+
+
+def may_have_reached_telegram(exc: BaseException) -> bool:
+    """Whether a failed call may have been carried out anyway: the whole request went out and its answer never came
+    (a read timeout, a connection cut while waiting). A connection that never opened, a request not fully written,
+    or any answer from Telegram (a 5xx from its front end included) means the call was not carried out."""
+    if not isinstance(exc, NetworkError) or isinstance(exc, BadRequest):
+        return False
+    return isinstance(exc.__cause__, httpx.ReadTimeout | httpx.ReadError | httpx.RemoteProtocolError)

@@ -26,7 +26,7 @@ from aiohttp import BodyPartReader, web
 from bots.web.hub import LiveHub
 from bots.web.signing import Signer, load_key
 from core import console_threads, metrics
-from core.accounts import PLATFORM, Account, AccountError, Accounts, Session
+from core.accounts import PLATFORM, Account, AccountError, Accounts, Session, SigninLocked
 from core.commands import ALIASES, USAGE
 from core.console_threads import ConsoleThreads, Message, UnknownThread
 from core.errors import SoraboxError, UnknownClip
@@ -61,9 +61,6 @@ MAX_MESSAGE_CHARS = 2000
 MAX_JSON_BYTES = 16 * 1024
 # Progress events can come every few milliseconds; browsers need a few a second at most.
 PROGRESS_INTERVAL = 0.2
-# Password guesses: this many wrong tries for one name within the window lock that name for the window.
-SIGNIN_TRIES = 5
-SIGNIN_WINDOW = 300.0
 DELIVERY_POLL_SECONDS = 5.0
 KEEPALIVE_SECONDS = 15.0
 SERVICE_NAME = "sorabox"
@@ -152,7 +149,6 @@ class WebConsole:
         self._signer: Signer | None = None
         self._base_url = f"http://{settings.web_host}:{settings.web_port}"
         self._jobs: dict[str, dict[str, Any]] = {}
-        self._failed_signins: dict[str, list[float]] = {}
         self._progress_sent: dict[str, float] = {}
         self._deliveries_due = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
@@ -401,15 +397,12 @@ class WebConsole:
         form = await request.post()
         self._check_presession(request, form)
         name, password = str(form.get("name", "")), str(form.get("password", ""))
-        key, now = name.strip().lower(), time.monotonic()
-        recent = [t for t in self._failed_signins.get(key, []) if now - t < SIGNIN_WINDOW]
-        if len(recent) >= SIGNIN_TRIES:
-            raise web.HTTPTooManyRequests(
-                text="too many wrong passwords for this name; wait a few minutes", headers=SECURITY_HEADERS
-            )
-        account = await self.accounts.check_password(name, password)
+        try:
+            # The core counts wrong passwords per name in the database, so a restart does not reset them.
+            account = await self.accounts.sign_in_with_password(name, password)
+        except SigninLocked as exc:
+            raise web.HTTPTooManyRequests(text=str(exc), headers=SECURITY_HEADERS) from None
         if account is None:
-            self._failed_signins[key] = [*recent, now]
             cookies: dict[str, str] = {}
             token = self._presession(request, cookies)
             return self._render(
@@ -421,7 +414,6 @@ class WebConsole:
                 error="that name and password do not match",
                 next=str(form.get("next", "")),
             )
-        self._failed_signins.pop(key, None)
         return await self._signed_in(account, str(form.get("next", "")))
 
     async def _signed_in(self, account: Account, next_path: str) -> web.Response:

@@ -50,6 +50,7 @@ async def test_forgetme_leaves_no_row_and_no_file_of_the_person_and_keeps_others
         assert (await rig.cameos.create_from_likeness(BO, dm(BO), "bocam", synthetic_likeness(2))).ok
         await core.handle_text(ZOE, dm(ZOE), "cameo allow test:id-bo")
         await core.handle_text(BO, dm(BO), "cameo allow test:id-zoe_q")
+        await core.remember_handle(ZOE.platform, "@Zoe_Q", ZOE.user_id)  # an @username a platform showed for her
 
         own_with_cameo = await _make(rig, ZOE, f"sora @zoeq and @bocam wave {SHORT}")
         own_plain = await _make(rig, ZOE, f"sora a red ball bounces {SHORT}")

@@ -1,8 +1,10 @@
 import asyncio
 import threading
+from datetime import timedelta
 
 from core.events import JobCancelled, JobDone, JobFailed, JobProgress, JobQueued, JobStarted
 from core.quotas import unbalanced_jobs
+from core.service import DELIVERY_LEASE_SECONDS
 from model.generator import GenerationError
 from model.media import probe
 from storage.database import one
@@ -59,6 +61,46 @@ async def test_a_claimed_delivery_is_not_offered_twice_until_its_lease_ends(tmp_
         assert await core.claim_deliveries("test") == []
         assert await core.clip_for_post("test", "chan", "msg-1") == again[0].clip_id
         assert await core.clip_for_post("test", "chan", "msg-2") is None
+
+
+async def one_clip_in_the_outbox(core):
+    events = core.bus.subscribe()
+    await core.handle_text(actor(), place(), "sora a cube --seconds 1")
+    await wait_for(events, lambda e: isinstance(e, JobDone))
+    events.close()
+
+
+async def test_a_post_that_may_have_landed_is_flagged_to_the_next_claim_until_it_is_sent(tmp_path):
+    async with running_core(tmp_path) as core:
+        await one_clip_in_the_outbox(core)
+        [first] = await core.claim_deliveries("test")
+        assert not first.may_have_posted
+        await core.delivery_posting(first.id)
+        await core.delivery_failed(first.id, "connection refused", retry_in=0)  # surely not sent
+        [second] = await core.claim_deliveries("test")
+        assert not second.may_have_posted
+        await core.delivery_posting(second.id)
+        await core.delivery_failed(second.id, "read timeout", retry_in=0, may_have_posted=True)
+        [third] = await core.claim_deliveries("test")
+        assert third.may_have_posted
+        await core.delivery_posting(third.id)
+        # A later failure that surely sent nothing does not clear the doubt the earlier attempt left.
+        await core.delivery_failed(third.id, "connection refused", retry_in=0)
+        [fourth] = await core.claim_deliveries("test")
+        assert fourth.may_have_posted and fourth.attempts == 4
+        await core.delivery_sent(fourth.id, "msg-1")
+        assert await core.claim_deliveries("test") == []
+
+
+async def test_a_post_cut_off_by_a_crash_is_flagged_when_its_lease_runs_out(tmp_path):
+    async with running_core(tmp_path) as core:
+        await one_clip_in_the_outbox(core)
+        [claimed] = await core.claim_deliveries("test")
+        await core.delivery_posting(claimed.id)  # ...and the process dies
+        later = core.clock() + timedelta(seconds=DELIVERY_LEASE_SECONDS + 1)
+        core.clock = lambda: later
+        [again] = await core.claim_deliveries("test")
+        assert again.id == claimed.id and again.may_have_posted
 
 
 async def test_running_out_of_credits_refuses_without_spending(tmp_path):

@@ -449,7 +449,8 @@ async def test_guild_ids_sync_commands_to_those_servers_only(fake_discord: FakeD
 
 async def test_only_minimal_intents_are_requested(fake_discord: FakeDiscord, adapter: DiscordAdapter) -> None:
     session = await fake_discord.wait_ready()
-    assert session.intents == discord.Intents(guilds=True).value
+    # Message events for replies to clips, but never the privileged Message Content intent.
+    assert session.intents == discord.Intents(guilds=True, guild_messages=True, dm_messages=True).value
 
 
 # ------------------------------------------------------------------------------------------------ bad input

@@ -40,6 +40,9 @@ ACK_DEADLINE_S = 3.0
 TOKEN_LIFETIME_S = 15 * 60.0
 DEFAULT_ATTACHMENT_LIMIT = 10 * 1024 * 1024
 REQUEST_SIZE_LIMIT = 25 * 1024 * 1024
+NONCE_MAX_LENGTH = 25
+# How long Discord remembers an enforced nonce ("the past few minutes"; the exact window is not documented).
+NONCE_WINDOW_SECONDS = 300.0
 MAX_CONTENT = 2000
 MAX_EMBEDS = 10
 MAX_CUSTOM_ID = 100
@@ -340,6 +343,10 @@ class FakeMessage:
     application_id: int | None = None
     interaction_metadata: dict[str, Any] | None = None
     reference_id: int | None = None
+    # The replied-to message's channel when it is not this one: a reply in a thread to the thread's starter
+    # message (which lives in the parent channel) references the parent channel.
+    reference_channel_id: int | None = None
+    mentions: list[FakeUser] = field(default_factory=list)  # people the message pings (a reply pings by default)
     thread_id: int | None = None
     deleted: bool = False
     visible_to: int | None = None  # ephemeral messages: the one user who can see them
@@ -371,7 +378,7 @@ class FakeMessage:
             "edited_timestamp": _iso(self.edited_at) if self.edited_at else None,
             "tts": False,
             "mention_everyone": False,
-            "mentions": [],
+            "mentions": [u.payload() for u in self.mentions],
             "mention_roles": [],
             "attachments": [a.payload() for a in self.attachments],
             "embeds": self.embeds,
@@ -392,8 +399,10 @@ class FakeMessage:
             data["message_reference"] = {
                 "type": 0,
                 "message_id": str(self.reference_id),
-                "channel_id": str(self.channel_id),
+                "channel_id": str(self.reference_channel_id or self.channel_id),
             }
+            if self.guild_id is not None:
+                data["message_reference"]["guild_id"] = str(self.guild_id)
         return data
 
 
@@ -494,6 +503,18 @@ class ForcedRateLimit:
 
 
 @dataclass
+class LostResponse:
+    """A failure after the fact a test asked for: the next `times` matching requests are carried out, then the
+    connection is cut before the answer (what a timeout or a dropped link looks like from the client), or, with
+    `status`, answered with that error (a 5xx from a proxy after the work was done)."""
+
+    method: str
+    path: re.Pattern[str]
+    times: int
+    status: int | None = None
+
+
+@dataclass
 class BucketRule:
     """A per-route rate limit bucket: `limit` requests per `window_s`, keyed by the route's major parameter."""
 
@@ -589,6 +610,9 @@ class FakeDiscord:
         self.identifies = 0
         self.invalid_requests: list[float] = []
         self.forced_rate_limits: list[ForcedRateLimit] = []
+        self.lost_responses: list[LostResponse] = []
+        # (channel, author, nonce) -> (message id, when): messages sent with `enforce_nonce`, for de-duplication.
+        self.nonces: dict[tuple[int, int, str], tuple[int, float]] = {}
         self._buckets: dict[str, _Bucket] = {}
         self._bucket_hashes = {rule.name: secrets.token_hex(8) for rule in self.bucket_rules}
 
@@ -1234,12 +1258,36 @@ class FakeDiscord:
         )
 
     async def post_user_message(
-        self, user: FakeUser, channel: FakeChannel, content: str, *, reply_to: FakeMessage | None = None
+        self,
+        user: FakeUser,
+        channel: FakeChannel,
+        content: str,
+        *,
+        reply_to: FakeMessage | None = None,
+        ping: bool = True,
     ) -> FakeMessage:
-        """A person posts a message (dispatched as MESSAGE_CREATE to sessions with the right intents)."""
+        """A person posts a message (dispatched as MESSAGE_CREATE to sessions with the right intents).
+
+        A reply (`reply_to`) pings the replied-to author unless `ping` is False, as Discord's Reply does by
+        default; `<@id>` in the text pings that user too. Those pings decide whether a bot without the Message
+        Content intent gets the text.
+        """
+        if reply_to is not None:
+            if reply_to.deleted or reply_to.is_ephemeral:
+                raise UserActionRefused("Discord's client offers no Reply on a deleted or ephemeral message")
+            # Replies stay in the replied-to message's channel; the one exception is a thread's starter message,
+            # shown at the top of the thread opened from it.
+            if reply_to.channel_id != channel.id and reply_to.thread_id != channel.id:
+                raise UserActionRefused("a reply is posted in the channel of the message it replies to")
         message = self._new_message(channel, user, content=content)
+        pinged = [int(found) for found in re.findall(r"<@!?(\d+)>", content)]
         if reply_to is not None:
             message.reference_id, message.type = reply_to.id, MESSAGE_REPLY
+            if reply_to.channel_id != channel.id:
+                message.reference_channel_id = reply_to.channel_id
+            if ping and reply_to.author.id != user.id:
+                pinged.append(reply_to.author.id)
+        message.mentions = [self.users[uid] for uid in dict.fromkeys(pinged) if uid in self.users]
         await self._announce_message(message)
         return message
 
@@ -1259,6 +1307,18 @@ class FakeDiscord:
         self.forced_rate_limits.append(
             ForcedRateLimit(method.upper(), re.compile(path), retry_after, is_global, via, times)
         )
+
+    def lose_next_response(self, method: str, path: str, *, times: int = 1, status: int | None = None) -> None:
+        """The next `times` requests matching `method` and the path regex are carried out, but their connection is
+        cut before the answer is sent (or, with `status`, they are answered with that error instead)."""
+        self.lost_responses.append(LostResponse(method.upper(), re.compile(path), times, status))
+
+    def _lost_answer(self, method: str, path: str) -> LostResponse | None:
+        for lost in self.lost_responses:
+            if lost.times > 0 and lost.method in ("*", method) and lost.path.search(path):
+                lost.times -= 1
+                return lost
+        return None
 
     def _rate_limited(self, retry_after: float, *, is_global: bool, via: bool, scope: str, bucket: str) -> web.Response:
         body = {"message": "You are being rate limited.", "retry_after": retry_after, "global": is_global}
@@ -1373,6 +1433,15 @@ class FakeDiscord:
             self.server_errors.append(f"{method} {path}: {error!r}")
             response = _json({"message": f"fake server error: {error!r}", "code": 0}, 400)
         record.status = response.status
+        lost = self._lost_answer(method, path) if response.status < 400 else None
+        if lost is not None and lost.status is not None:
+            response = web.Response(status=lost.status, text="<html>upstream error</html>", content_type="text/html")
+            record.status = lost.status
+        elif lost is not None and request.transport is not None:
+            record.status = 0
+            request.transport.close()  # done, but the client never hears about it
+            await self._notify()
+            return response
         if response.status in (401, 403, 429):
             self.invalid_requests.append(time.monotonic())
         await self._notify()
@@ -1433,6 +1502,7 @@ class FakeDiscord:
             (r(r"^/webhooks/(\d+)/([^/]+)/messages/(@original|\d+)$"), "DELETE", self._webhook_delete),
             (r(r"^/channels/(\d+)$"), "GET", self._get_channel),
             (r(r"^/channels/(\d+)/messages$"), "POST", self._create_message),
+            (r(r"^/channels/(\d+)/messages$"), "GET", self._channel_history),
             (r(r"^/channels/(\d+)/messages/(\d+)$"), "GET", self._get_message),
             (r(r"^/channels/(\d+)/messages/(\d+)$"), "PATCH", self._edit_message),
             (r(r"^/channels/(\d+)/messages/(\d+)$"), "DELETE", self._delete_message),
@@ -1701,7 +1771,19 @@ class FakeDiscord:
         _validate_message(payload, files, require_content=True, limit=self.attachment_limit)
         if int(payload.get("flags", 0)) & FLAG_EPHEMERAL:
             raise _form_error("flags", "MESSAGE_FLAGS_INVALID", "Ephemeral messages exist only for interactions")
+        nonce = payload.get("nonce")
+        if nonce is not None and len(str(nonce)) > NONCE_MAX_LENGTH:
+            raise _form_error("nonce", "BASE_TYPE_BAD_LENGTH", f"Must be {NONCE_MAX_LENGTH} or fewer in length.")
+        nonce_key = (channel.id, self.bot.id, str(nonce))
+        if nonce is not None and payload.get("enforce_nonce"):
+            # Discord: "if another message was created by the same author with the same nonce [in the past few
+            # minutes], that message will be returned and no new message will be created".
+            earlier = self.nonces.get(nonce_key)
+            if earlier is not None and self.clock.monotonic() - earlier[1] < NONCE_WINDOW_SECONDS:
+                return self.messages[earlier[0]].payload() | {"nonce": str(nonce)}
         message = self._new_message(channel, self.bot)
+        if nonce is not None:
+            self.nonces[nonce_key] = (message.id, self.clock.monotonic())
         reference = payload.get("message_reference")
         if reference:
             target = self.messages.get(int(reference["message_id"]))
@@ -1713,7 +1795,29 @@ class FakeDiscord:
         if channel.is_thread and channel.archived:
             channel.archived = False  # sending into an archived (unlocked) thread unarchives it
         await self._announce_message(message)
-        return message.payload()
+        return message.payload() | ({"nonce": str(nonce)} if nonce is not None else {})
+
+    async def _channel_history(
+        self, match: re.Match[str], payload: dict[str, Any], files: Any, query: Any
+    ) -> list[dict[str, Any]]:
+        """GET /channels/{id}/messages: up to `limit` (1-100, default 50) messages, newest first, `before`/`after`
+        an id."""
+        channel = self._channel(match.group(1))
+        limit = int(query.get("limit", 50))
+        if not 1 <= limit <= 100:
+            raise _form_error("limit", "NUMBER_TYPE_MAX", "int value should be between 1 and 100.")
+        before, after = int(query.get("before", 0)) or None, int(query.get("after", 0)) or None
+        found = [
+            m
+            for m in self.messages.values()
+            if m.channel_id == channel.id
+            and not m.deleted
+            and not m.is_ephemeral
+            and (before is None or m.id < before)
+            and (after is None or m.id > after)
+        ]
+        found.sort(key=lambda m: m.id, reverse=True)
+        return [m.payload() for m in found[:limit]]
 
     async def _get_message(self, match: re.Match[str], *_: Any) -> dict[str, Any]:
         return self._message(self._channel(match.group(1)), match.group(2)).payload()
@@ -1881,11 +1985,35 @@ class FakeDiscord:
         if message.is_ephemeral or session is None:
             await self._notify()
             return
-        data = message.payload()
-        if not session.intents & INTENT_MESSAGE_CONTENT and not channel.is_dm and message.author.id != self.bot.id:
-            # Without the privileged Message Content intent, other people's guild messages arrive without text.
-            data.update(content="", embeds=[], attachments=[], components=[])
+        data = self._as_seen_by_bot(message, session)
+        if message.guild_id is not None and message.author.id in self.members:
+            # Guild messages carry the author's member object (roles), as on Discord.
+            data["member"] = self.members[message.author.id].payload(with_user=False)
+        if message.reference_id is not None:
+            # Discord resolves the replied-to message for the reader (null once it is deleted).
+            replied = self.messages.get(message.reference_id)
+            if replied is None or replied.deleted:
+                data["referenced_message"] = None
+            else:
+                data["referenced_message"] = self._as_seen_by_bot(replied, session)
         await self.dispatch("MESSAGE_CREATE", data, intent=intent)
+
+    def _as_seen_by_bot(self, message: FakeMessage, session: GatewaySession) -> dict[str, Any]:
+        """The message's payload, emptied the way Discord empties it for a bot without Message Content.
+
+        The intent is not needed for DMs, the bot's own messages, and messages that mention the bot (a reply
+        that pings it included).
+        """
+        data = message.payload()
+        visible = (
+            session.intents & INTENT_MESSAGE_CONTENT
+            or self.channels[message.channel_id].is_dm
+            or message.author.id == self.bot.id
+            or any(user.id == self.bot.id for user in message.mentions)
+        )
+        if not visible:
+            data.update(content="", embeds=[], attachments=[], components=[])
+        return data
 
 
 def _message_intent(channel: FakeChannel) -> int:

@@ -201,6 +201,9 @@ class Fault:
     description: str | None = None
     times: int = 1
     parameters: dict[str, Any] | None = None  # e.g. {"migrate_to_chat_id": ...} with a 400
+    # The call is carried out, then the connection is cut before the answer: a timeout or a dropped link after
+    # the upload, as the client sees it. `status` is unused then.
+    answer_lost: bool = False
 
 
 @dataclass(frozen=True)
@@ -667,6 +670,12 @@ class FakeTelegram:
         self.faults.append(fault)
         return fault
 
+    def lose_answer(self, method: str, *, times: int = 1) -> Fault:
+        """Carry out the next `times` calls of `method`, then cut the connection before answering."""
+        fault = Fault(method.lower(), 0, times=times, answer_lost=True)
+        self.faults.append(fault)
+        return fault
+
     async def wait_for(self, predicate: Callable[[], T], within: float = 5.0) -> T:
         """Wait until `predicate()` is truthy (re-checked whenever the fake's state changes) and return it."""
         async with asyncio.timeout(within):
@@ -810,6 +819,9 @@ class FakeTelegram:
                 raise ApiError(413, "Request Entity Too Large")
             self._check_flood(method.lower(), params)
             result = await self._dispatch(method, params, files)
+            if self._answer_lost(method) and request.transport is not None:
+                status, description = 0, "answer lost"
+                request.transport.close()  # done, but the client never hears about it
             return web.json_response({"ok": True, "result": result})
         except ApiError as exc:
             status, description = exc.status, exc.description
@@ -870,9 +882,16 @@ class FakeTelegram:
                 files[part.name] = (b"".join(chunks), part.filename, part.headers.get("Content-Type"))
         return too_big
 
+    def _answer_lost(self, method: str) -> bool:
+        for fault in self.faults:
+            if fault.answer_lost and fault.times > 0 and fault.method in ("*", method.lower()):
+                fault.times -= 1
+                return True
+        return False
+
     def _apply_faults(self, method: str) -> None:
         for fault in self.faults:
-            if fault.times > 0 and fault.method in ("*", method.lower()):
+            if not fault.answer_lost and fault.times > 0 and fault.method in ("*", method.lower()):
                 fault.times -= 1
                 if fault.status == 429:
                     retry_after = fault.retry_after if fault.retry_after is not None else 1

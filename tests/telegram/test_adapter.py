@@ -283,6 +283,10 @@ async def test_a_clip_finished_while_telegram_is_unreachable_is_delivered_once_w
         await asyncio.sleep(0.6)
         assert len(videos(server, chat)) == 1
         assert len([c for c in server.calls_to("sendVideo") if c.status == 200]) == 1
+        # Refused connections carried nothing: the clip is uploaded, not linked as a cut-off upload.
+        assert not [m for m in server.bot_messages(chat) if "cut off" in m.get("text", "")]
+        rows = await core.db.read(lambda db: list(db.query("SELECT attempts, in_doubt FROM deliveries")))
+        assert rows[0]["attempts"] > 1 and rows[0]["in_doubt"] == 0
         events.close()
 
 
@@ -592,3 +596,27 @@ async def test_a_clip_for_a_chat_that_removed_the_bot_is_given_up_not_retried(tm
         await asyncio.sleep(0.6)  # several outbox rounds
         assert len(server.calls_to("sendVideo")) == 1
         assert await core.pending_delivery_counts() == {}
+
+
+# --------------------------------------------------------------------------- posted once
+async def test_an_upload_whose_answer_is_lost_is_not_uploaded_again_but_linked(tmp_path: Path) -> None:
+    async with world(tmp_path) as (core, server, _):
+        uma = server.add_user("Uma")
+        chat = server.private_chat(uma)
+        server.lose_answer("sendVideo")  # Telegram posts the clip; the bot never hears so
+        server.send_text(chat, uma, "/sora a marble rolls down a chute")
+        await clip_in(server, chat)
+        note = (
+            await server.wait_for(
+                lambda: [m for m in server.bot_messages(chat) if "upload of this clip was cut off" in m.get("text", "")]
+            )
+        )[0]
+        await asyncio.sleep(0.6)  # a second upload would come within the retry interval
+        assert len(videos(server, chat)) == 1
+        assert [c.status for c in server.calls_to("sendVideo")] == [0]
+        link = next(e["url"] for e in note["entities"] if e["type"] == "text_link")
+        assert link == f"https://sora.example.org/media/{clip_id_of(note)}"
+        assert clip_id_of(note) == clip_id_of(videos(server, chat)[0])
+        rows = await core.db.read(lambda db: list(db.query("SELECT state, message_id, in_doubt FROM deliveries")))
+        assert rows == [{"state": "sent", "message_id": str(note["message_id"]), "in_doubt": 1}]
+

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from core.accounts import AccountError, Accounts
+from core.accounts import SIGNIN_TRIES, SIGNIN_WINDOW, AccountError, Accounts, SigninLocked
 from storage.database import Database, one
 
 
@@ -110,3 +110,71 @@ async def test_ensure_promotes_an_existing_account_and_makes_its_user_a_service_
         )
     )
     assert row is not None and row["is_admin"] == 1
+
+
+async def _wrong_passwords(store: Accounts, name: str, count: int) -> None:
+    for attempt in range(count):
+        assert await store.sign_in_with_password(name, f"wrong guess number {attempt}") is None
+
+
+async def test_login_lockout_survives_restart(tmp_path) -> None:
+    path = tmp_path / "sorabox.db"
+    clock = Clock(datetime(2026, 11, 27, 12, 0, tzinfo=UTC))
+    db = Database(path)
+    try:
+        await Accounts(db, clock).create("ana", "a long enough password")
+        await _wrong_passwords(Accounts(db, clock), "ana", SIGNIN_TRIES)
+    finally:
+        await db.aclose()
+
+    # The service restarts: a new database connection and a new Accounts, nothing carried over in memory.
+    clock.now += timedelta(minutes=1)
+    db = Database(path)
+    try:
+        store = Accounts(db, clock)
+        with pytest.raises(SigninLocked, match="too many wrong passwords for this name; wait a few minutes"):
+            await store.sign_in_with_password(" ANA ", "a long enough password")  # even the right one waits
+        assert await store.sign_in_with_password("bo", "some other guess") is None  # other names are not locked
+        # A sliding window: once the first failures are older than it, the name may try again.
+        clock.now += SIGNIN_WINDOW
+        account = await store.sign_in_with_password("ana", "a long enough password")
+        assert account is not None and account.name == "ana"
+    finally:
+        await db.aclose()
+
+
+async def test_a_right_password_clears_the_names_failures(accounts) -> None:
+    store, _ = accounts
+    await store.create("ana", "a long enough password")
+    await _wrong_passwords(store, "ana", SIGNIN_TRIES - 1)
+    assert await store.sign_in_with_password("ana", "a long enough password") is not None
+    # Cleared: a fresh set of tries, not one left.
+    await _wrong_passwords(store, "ana", SIGNIN_TRIES - 1)
+    assert await store.sign_in_with_password("ana", "a long enough password") is not None
+
+
+async def test_failures_older_than_the_window_are_pruned(accounts) -> None:
+    store, clock = accounts
+    for name in ("ana", "bo", "cy"):
+        await _wrong_passwords(store, name, 2)
+    clock.now += SIGNIN_WINDOW + timedelta(seconds=1)
+    await _wrong_passwords(store, "dee", 1)
+    rows = await store.db.read(lambda db: list(db.query("SELECT name_sha256 FROM login_failures")))
+    assert len(rows) == 1  # only the new failure: the table holds at most one window of them
+    stored = rows[0]["name_sha256"]
+    assert "dee" not in stored and len(stored) == 64  # a digest, not the name as typed
+
+
+async def test_parallel_guesses_cannot_slip_past_the_limit(accounts) -> None:
+    store, _ = accounts
+    await store.create("ana", "a long enough password")
+
+    async def guess(attempt: int) -> str:
+        try:
+            await store.sign_in_with_password("ana", f"parallel guess {attempt}")
+        except SigninLocked:
+            return "locked"
+        return "wrong"
+
+    outcomes = await asyncio.gather(*(guess(i) for i in range(SIGNIN_TRIES * 2)))
+    assert outcomes.count("wrong") == SIGNIN_TRIES and outcomes.count("locked") == SIGNIN_TRIES

@@ -113,8 +113,10 @@ async def test_a_tampered_or_ended_session_cookie_signs_nobody_in(tmp_path) -> N
         session_id, _, signature = cookie.rpartition(".")
         forger = served.client()
         await forger.start_server()
+        # A different last character: a 32-byte MAC's last base64 character is one of only 16, "A" among them.
+        tampered = signature[:-1] + ("B" if signature.endswith("A") else "A")
         forged = await forger.get(
-            "/api/threads/abcdefgh", headers={"Cookie": f"sorabox_session={session_id}.{signature[:-1]}A"}
+            "/api/threads/abcdefgh", headers={"Cookie": f"sorabox_session={session_id}.{tampered}"}
         )
         assert forged.status == 401
         genuine = await forger.get("/threads", headers={"Cookie": f"sorabox_session={cookie}"}, allow_redirects=False)
@@ -485,6 +487,23 @@ async def test_repeated_wrong_passwords_lock_that_name_for_a_while(tmp_path) -> 
         assert locked.status == 429  # even the right password waits out the window
         other = await browser.post("/signin", data={"csrf": csrf, "name": "bo", "password": "whatever else"})
         assert other.status == 401  # other names are not locked
+
+
+async def test_a_locked_name_stays_locked_after_the_service_restarts(tmp_path) -> None:
+    async with served_console(tmp_path) as served:
+        await served.console.accounts.create("ana", "a long enough password")
+        browser = served.client()
+        await browser.start_server()
+        csrf = form_csrf(await (await browser.get("/signin")).text())
+        for i in range(5):
+            wrong = await browser.post("/signin", data={"csrf": csrf, "name": "ana", "password": f"wrong guess {i}"})
+            assert wrong.status == 401
+    async with served_console(tmp_path) as served:  # the same data folder: the same database
+        browser = served.client()
+        await browser.start_server()
+        csrf = form_csrf(await (await browser.get("/signin")).text())
+        locked = await browser.post("/signin", data={"csrf": csrf, "name": "ana", "password": "a long enough password"})
+        assert locked.status == 429 and "wait a few minutes" in await locked.text()
 
 
 async def test_a_persons_inbox_is_private_and_clips_made_there_stay_out_of_others_gallery(tmp_path) -> None:
