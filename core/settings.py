@@ -7,6 +7,9 @@ underscores (`[telegram] token = "..."` means `SORABOX_TELEGRAM_TOKEN`). The env
 
 from __future__ import annotations
 
+import json
+import os
+import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -38,9 +41,14 @@ def _flatten(data: Mapping[str, Any], prefix: str = "") -> dict[str, str]:
     return flat
 
 
+def config_path(environ: Mapping[str, str], toml_path: Path | None = None) -> Path:
+    """The `sorabox.toml` in use: the one given, else `SORABOX_CONFIG`, else `./sorabox.toml`."""
+    return toml_path or Path(environ.get("SORABOX_CONFIG", "sorabox.toml"))
+
+
 def merged_environment(environ: Mapping[str, str], toml_path: Path | None = None) -> dict[str, str]:
     """The environment with `sorabox.toml` values filled in underneath it."""
-    path = toml_path or Path(environ.get("SORABOX_CONFIG", "sorabox.toml"))
+    path = config_path(environ, toml_path)
     merged: dict[str, str] = {}
     if path.exists():
         try:
@@ -49,6 +57,39 @@ def merged_environment(environ: Mapping[str, str], toml_path: Path | None = None
             raise SettingsError(f"{path} is not valid TOML: {exc}") from exc
     merged.update(environ)
     return merged
+
+
+_TABLE_HEADER = re.compile(r"^\s*\[")
+
+
+def write_config_value(path: Path, key: str, value: str) -> None:
+    """Set the top-level `key = "value"` in a `sorabox.toml` (created if missing), keeping everything else as the
+    operator wrote it, comments included. The file is replaced atomically and only if the result reads back."""
+    lines = path.read_text().splitlines() if path.exists() else []
+    entry = f"{key} = {json.dumps(value)}"  # a JSON string is a valid TOML basic string
+    top_level_end = next((i for i, line in enumerate(lines) if _TABLE_HEADER.match(line)), len(lines))
+    assignment = re.compile(rf"^\s*{re.escape(key)}\s*=")
+    existing = next((i for i in range(top_level_end) if assignment.match(lines[i])), None)
+    if existing is not None:
+        lines[existing] = entry
+    else:
+        # A key written below a [table] header would belong to that table: go above the first header, and above
+        # the blank lines and comments that lead into it.
+        at = top_level_end
+        if at < len(lines):
+            while at > 0 and (not lines[at - 1].strip() or lines[at - 1].lstrip().startswith("#")):
+                at -= 1
+        lines.insert(at, entry)
+    text = "\n".join(lines) + "\n"
+    try:
+        written = tomllib.loads(text).get(key)
+    except tomllib.TOMLDecodeError as exc:
+        raise SettingsError(f"{path} could not be edited ({exc}); add the line {entry} yourself") from exc
+    if written != value:
+        raise SettingsError(f"{path} could not be edited; add the line {entry} at its top yourself")
+    partial = path.with_name(path.name + ".partial")
+    partial.write_text(text)
+    os.replace(partial, path)
 
 
 def _int(env: Mapping[str, str], name: str, default: int) -> int:
@@ -106,6 +147,7 @@ class Settings:
     # Seconds a clip's generation takes before any has been measured; queue estimates start here.
     initial_estimate_seconds: float = 10.0
     environ: Mapping[str, str] = field(default_factory=dict, repr=False)
+    config_path: Path = Path("sorabox.toml")  # the sorabox.toml read (it may not exist)
 
     @property
     def database_path(self) -> Path:
@@ -144,6 +186,7 @@ class Settings:
             ),
             limits=limits,
             environ=env,
+            config_path=config_path(environ, toml_path),
         )
 
     def flag(self, name: str, default: bool = False) -> bool:

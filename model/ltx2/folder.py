@@ -22,6 +22,8 @@ REQUIRED_COMPONENTS = (
 )
 _WEIGHT_SUFFIXES = (".safetensors", ".bin", ".pt", ".pth")
 _TOKENIZER_FILES = ("tokenizer.json", "tokenizer.model", "spiece.model")
+# Written by `sorabox model tiny-ltx2` beside the components: a random model whose clips are noise.
+TINY_MARKER = "sorabox-tiny-model.txt"
 
 
 class ModelFolderError(GenerationError):
@@ -34,6 +36,11 @@ class ModelFolder:
 
     path: Path
     pipeline_class: str
+
+    @property
+    def is_tiny(self) -> bool:
+        """Whether this is the tiny random model of `sorabox model tiny-ltx2` (a dry run: its clips are noise)."""
+        return (self.path / TINY_MARKER).is_file()
 
 
 def check_model_folder(path: Path) -> ModelFolder:

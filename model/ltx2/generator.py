@@ -157,6 +157,9 @@ class LTX2Generator:
             ) from exc
         device = self._resolve_device()
         dtype = self._resolve_dtype(device)
+        if self.folder is not None and self.folder.is_tiny:
+            log.warning("ltx2: %s is the tiny random model of `sorabox model tiny-ltx2`: its clips are noise",
+                        self.model_dir)
         try:
             text = LTX2Pipeline.from_pretrained(str(self.model_dir), dtype=dtype, local_files_only=True)
         except (OSError, ValueError, RuntimeError, KeyError, TypeError) as exc:

@@ -11,6 +11,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from model.ltx2.folder import TINY_MARKER
+
 # Words the tiny vocabulary knows; anything else maps to <unk>. Enough for test prompts to tokenize to something.
 _WORDS = (
     "a", "an", "the", "of", "and", "in", "on", "with", "at", "to", "is", "red", "blue", "green", "white", "black",
@@ -199,3 +201,7 @@ def write_tiny_ltx2(directory: Path, seed: int = 0) -> None:
     directory.mkdir(parents=True, exist_ok=True)
     pipe = build_tiny_ltx2_pipeline(seed)
     pipe.save_pretrained(str(directory), safe_serialization=True)
+    (directory / TINY_MARKER).write_text(
+        f"A tiny, randomly initialised LTX-2 model written by `sorabox model tiny-ltx2` (seed {seed}).\n"
+        "It runs the real load-and-generate path in seconds; its pictures and sounds are noise.\n"
+    )

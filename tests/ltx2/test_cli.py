@@ -43,3 +43,53 @@ def test_the_cli_names_a_missing_model_folder(tmp_path: Path, monkeypatch: pytes
 
     assert code != 0
     assert "not-downloaded does not exist" in capsys.readouterr().err
+
+
+def test_the_done_when_commands_work_as_typed_the_tiny_folder_becomes_the_configured_model(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+):
+    # `sorabox model tiny-ltx2 /tmp/tiny && sorabox generate --backend ltx2 "..." -o d.mp4`, in a fresh checkout:
+    # no SORABOX_MODEL_DIR, no sorabox.toml yet.
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("SORABOX_MODEL_DIR", raising=False)
+    monkeypatch.delenv("SORABOX_CONFIG", raising=False)
+    monkeypatch.setenv("SORABOX_LTX2_STEPS", "2")
+
+    assert main(["model", "tiny-ltx2", "tiny"]) == 0
+    assert f'model_dir = "{tmp_path / "tiny"}"' in (tmp_path / "sorabox.toml").read_text()
+    code = main(["generate", "--backend", "ltx2", "a drummer plays a fast fill", "--size", "96x64", "--seconds", "1",
+                 "-o", "d.mp4"])
+
+    assert code == 0, capsys.readouterr().err
+    info = probe(tmp_path / "d.mp4")
+    assert info.audio_codec == "aac" and info.frame_count == 25
+
+
+def test_a_dry_run_does_not_replace_the_model_the_operator_configured(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tiny_ltx2_dir: Path
+):
+    config = tmp_path / "sorabox.toml"
+    config.write_text(f'model_dir = "{tiny_ltx2_dir}"\n')
+    monkeypatch.setenv("SORABOX_CONFIG", str(config))
+    monkeypatch.delenv("SORABOX_MODEL_DIR", raising=False)
+
+    assert main(["model", "tiny-ltx2", str(tmp_path / "dry-run")]) == 0
+
+    assert config.read_text() == f'model_dir = "{tiny_ltx2_dir}"\n'
+    assert f"sorabox model use {tmp_path / 'dry-run'}" in capsys.readouterr().out
+    assert main(["model", "use", str(tmp_path / "dry-run")]) == 0
+    assert config.read_text() == f'model_dir = "{tmp_path / "dry-run"}"\n'
+    assert "tiny random model" in capsys.readouterr().out
+
+
+def test_model_use_refuses_a_folder_that_is_not_ltx2_and_names_what_is_missing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+):
+    config = tmp_path / "sorabox.toml"
+    monkeypatch.setenv("SORABOX_CONFIG", str(config))
+    (tmp_path / "half-downloaded").mkdir()
+
+    assert main(["model", "use", str(tmp_path / "half-downloaded")]) == 2
+
+    assert "has no model_index.json" in capsys.readouterr().err
+    assert not config.exists()
