@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from model.procedural.colors import CSS_COLORS, color_rgb
 from model.procedural.materials import material
-from model.procedural.physics import GRAVITY
+from model.procedural.physics import GRAVITY, transverse_inertia_per_mass
 from model.procedural.prompt import FixtureRequest, ObjectGroup, ParsedPrompt
 from model.procedural.scene import (
     BodySpec,
@@ -22,8 +22,8 @@ from model.procedural.scene import (
 
 @dataclass(frozen=True)
 class Kind:
-    shape: str  # sphere | box | figure
-    size: tuple[float, float, float]  # half extents at scale 1 (spheres: radius in all three)
+    shape: str  # sphere | box | cylinder | figure
+    size: tuple[float, float, float]  # half extents at scale 1 (spheres: radius in all three; cylinders: r, h, r)
     material: str
     color: str
 
@@ -36,9 +36,9 @@ KINDS: dict[str, Kind] = {
     "cube": Kind("box", (0.15, 0.15, 0.15), "wood", "royalblue"),
     "box": Kind("box", (0.22, 0.18, 0.2), "wood", "burlywood"),
     "crate": Kind("box", (0.25, 0.25, 0.25), "wood", "peru"),
-    "bottle": Kind("box", (0.04, 0.14, 0.04), "glass", "seagreen"),
+    "bottle": Kind("cylinder", (0.04, 0.14, 0.04), "glass", "seagreen"),
     "domino": Kind("box", (0.03, 0.2, 0.1), "wood", "ivory"),
-    "can": Kind("box", (0.035, 0.062, 0.035), "metal", "silver"),
+    "can": Kind("cylinder", (0.035, 0.062, 0.035), "metal", "silver"),
     "figure": Kind("figure", (0.22, 0.85, 0.14), "cloth", "steelblue"),
     "robot": Kind("figure", (0.24, 0.85, 0.16), "metal", "lightslategray"),
 }
@@ -169,7 +169,7 @@ def _slot_width(g: ObjectGroup) -> float:
     hx, hy = k.size[0] * g.scale, k.size[1] * g.scale
     if k.shape == "box" and g.kind == "domino":
         return max(hy * 1.4, hx * 2.2)
-    if k.shape == "box" and g.action == "topple":
+    if k.shape in {"box", "cylinder"} and g.action == "topple":
         return 2 * hx + 2 * hy + 0.05  # room to fall over without landing on the next one
     return max(hx * 2.6, 0.32)
 
@@ -182,10 +182,14 @@ def start_motion(
     `row` is the objects placed together with it (their order staggers heights and spacing); `kinds` the
     fixture kinds in the scene (a ramp turns "rolls" into rolling down the ramp, stairs make drops bounce down).
     """
+    action = g.action or ("roll" if spec.shape in {"sphere", "cylinder"} and "ramp" in kinds else "drop")
+    if spec.shape == "cylinder" and action in {"roll", "collide"}:
+        # A can or bottle rolls lying across the view: its side view is then a disc, so it rolls in the picture.
+        spec.axis = "z"
     sphere = spec.shape == "sphere"
+    rolls = sphere or (spec.shape == "cylinder" and spec.axis == "z")  # round in the x-y plane
     r = spec.size[0]
-    half_h = r if sphere else spec.size[1]
-    action = g.action or ("roll" if sphere and "ramp" in kinds else "drop")
+    half_h = r if rolls else spec.size[1]
     index = row.index(spec)
     single = len(row) == 1
     x = spec.position[0]
@@ -198,14 +202,14 @@ def start_motion(
             sx, sy = x0 + along * math.cos(theta), y0 - along * math.sin(theta)
             offset = half_h + 0.01
             spec.position = (sx + math.sin(theta) * offset, sy + math.cos(theta) * offset)
-            spec.angle = 0.0 if sphere else -theta
+            spec.angle = 0.0 if rolls else -theta
         else:
             base = _surface_height(scene, x)
             speed = 2.6 + (0.0 if single else rng.uniform(-0.3, 0.3))
             start_x = (-1.6 if base == 0 else -0.6) - index * max(2.6 * r, 0.3)
             spec.position = (start_x, base + half_h + 0.001)
-            spec.velocity = (speed if action == "roll" or sphere else speed + 0.6, 0.0)
-            if sphere and action == "roll":
+            spec.velocity = (speed if action == "roll" or rolls else speed + 0.6, 0.0)
+            if rolls and action == "roll":
                 spec.spin = -speed / r
     elif action == "collide":
         left = index < max(1, len(row) // 2) if len(row) > 1 else True
@@ -222,17 +226,20 @@ def start_motion(
             sx = (-1.3 - order * gap) if left else (1.3 + order * gap)
             spec.position = (sx, half_h + 0.001)
             spec.velocity = (speed if left else -speed, 0.0)
-        if sphere:
+        if rolls:
             spec.spin = -spec.velocity[0] / r
     elif action == "topple" and not sphere:
         base = _surface_height(scene, x)
         spec.position = (x, base + half_h + 0.001)
         if index == 0 or g.kind != "domino":
             # A push that tips it over its right bottom edge: from energy, 1/2 I_edge w^2 = m g (d - hy) with
-            # I_edge = 4/3 m d^2 (d: centre to edge), times a margin so it clearly passes the tipping point.
+            # I_edge = I_centre + m d^2 (d: centre to edge), times a margin so it clearly passes the tipping point.
             hx, hy = spec.size[0], spec.size[1]
             d = math.hypot(hx, hy)
-            omega = math.sqrt(2 * GRAVITY * (d - hy) / (4.0 / 3.0 * d * d) * 1.8)
+            edge_inertia = 4.0 / 3.0 * d * d  # a box's, per unit mass
+            if spec.shape == "cylinder":
+                edge_inertia = transverse_inertia_per_mass("cylinder", hx, hy) + d * d
+            omega = math.sqrt(2 * GRAVITY * (d - hy) / edge_inertia * 1.8)
             spec.spin = -omega
             # The centre moves as a point rotating about that edge, so the box does not start by sliding.
             spec.velocity = (omega * hy, omega * hx)

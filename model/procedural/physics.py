@@ -1,4 +1,4 @@
-"""Rigid spheres and boxes in the x-y plane: gravity, restitution, Coulomb friction, sequential impulses.
+"""Rigid spheres, boxes and cylinders in the x-y plane: gravity, restitution, Coulomb friction, impulses.
 
 The world is simulated in 2-D (x right, y up) and drawn in 3-D; each body also has a depth lane `z`, and two
 bodies collide only when their depth ranges overlap. Plain Python floats on purpose: a handful of bodies makes
@@ -13,8 +13,8 @@ from typing import Any
 
 import numpy as np
 
-from model.procedural.materials import material
-from model.procedural.scene import SceneSpec
+from model.procedural.materials import Material, material
+from model.procedural.scene import BodySpec, SceneSpec
 
 GRAVITY = 9.81
 
@@ -134,6 +134,35 @@ class World:
     dynamic: list[Body] = field(default_factory=list)
 
 
+# Bottles and cans are thin-walled: they weigh this share of a solid cylinder of their material, as a hollow
+# ball weighs 0.15 of a solid one.
+SHELL_FRACTION = 0.15
+
+
+def transverse_inertia_per_mass(shape: str, hw: float, hh: float) -> float:
+    """I / m about the z axis through the centre for a body seen side-on as a `hw` x `hh` rectangle.
+
+    A box: (w^2 + h^2) / 12. An upright cylinder (radius hw, half height hh) is a thin tube: r^2 / 2 + L^2 / 12.
+    """
+    if shape == "cylinder":
+        return hw * hw / 2.0 + (2 * hh) ** 2 / 12.0
+    return ((2 * hw) ** 2 + (2 * hh) ** 2) / 12.0
+
+
+def _cylinder_body(spec: BodySpec, mat: Material) -> tuple[str, float, float, float, float, float]:
+    """Shape, half extents in the x-y plane and depth, mass and inertia of a bottle or can.
+
+    Upright or tipping (axis "y", in the picture plane) its side view is a rectangle, so it collides as a box;
+    lying across the view (axis "z") its side view is a disc, so it collides as a circle and rolls, with a thin
+    tube's I = m r^2 about its own axis.
+    """
+    r, h = spec.size[0], spec.size[1]
+    mass = mat.density * math.pi * r * r * 2 * h * SHELL_FRACTION
+    if spec.axis == "z":
+        return "circle", r, r, h, mass, mass * r * r
+    return "box", r, h, r, mass, mass * transverse_inertia_per_mass("cylinder", r, h)
+
+
 def build_world(scene: SceneSpec) -> World:
     """Turn a scene spec into simulation bodies (movable objects, fixtures' boxes and circles)."""
     dynamic: list[Body] = []
@@ -147,6 +176,8 @@ def build_world(scene: SceneSpec) -> World:
             inertia = (2.0 / 3.0 if mat.hollow else 0.4) * mass * r * r
             hw = hh = hz = r
             shape = "circle"
+        elif spec.shape == "cylinder":
+            shape, hw, hh, hz, mass, inertia = _cylinder_body(spec, mat)
         else:
             hw, hh, hz = spec.size
             mass = mat.density * 8.0 * hw * hh * hz

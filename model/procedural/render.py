@@ -1,4 +1,4 @@
-"""Ray-cast rendering in torch: spheres and boxes, a textured ground, sky, soft shadows, anti-aliased edges.
+"""Ray-cast rendering in torch: spheres, boxes, bottles and cans, a textured ground, sky, soft shadows, smooth edges.
 
 Everything static (ground, sky, fixtures, figures) is cast once per shot into supersampled buffers; each frame
 then only re-casts small screen rectangles around the moving bodies and their shadows, and composites them over
@@ -16,6 +16,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from model.procedural import lathe
 from model.procedural.camera import CameraPose, camera_pose
 from model.procedural.materials import material
 from model.procedural.scene import BodySpec, EnvironmentSpec, SceneSpec
@@ -69,13 +70,14 @@ Param = float | torch.Tensor  # a number for every ray, or one (P,) value per ra
 
 @dataclass
 class Primitive:
-    """One sphere or box (rotated about z) to intersect; `mouth` opens a figure's mouth (0..1).
+    """One sphere, box or lathe (a bottle or can; all rotated about z) to intersect; `mouth` opens a figure's
+    mouth (0..1).
 
     `center`, `angle` and `mouth` are either one value for all rays or per-ray tensors ((P, 3), (P,), (P,)):
     per-ray values let one batch of rays span many frames, each frame with the body somewhere else.
     """
 
-    kind: str  # sphere | box
+    kind: str  # sphere | box | lathe
     center: tuple[float, float, float] | torch.Tensor
     half: tuple[float, float, float]
     angle: Param
@@ -88,6 +90,8 @@ class Primitive:
     # Which rays can see it / which surface points it can shade: screen-space culling, (P,) bool or None (all).
     hit_mask: torch.Tensor | None = None
     shadow_mask: torch.Tensor | None = None
+    profile: lathe.Lathe | None = None  # a lathe's outline
+    axis_z: bool = False  # a lathe's axis runs along its own z (lying across the view), not its own y
 
     def subset(self, idx: torch.Tensor) -> Primitive:
         """The primitive as seen by rays `idx` only."""
@@ -99,7 +103,7 @@ class Primitive:
             self.color, self.shininess, self.pattern,
             self.mouth[idx] if isinstance(self.mouth, torch.Tensor) else self.mouth, self.face, self.owner,
             None if self.hit_mask is None else self.hit_mask[idx],
-            None if self.shadow_mask is None else self.shadow_mask[idx],
+            None if self.shadow_mask is None else self.shadow_mask[idx], self.profile, self.axis_z,
         )  # fmt: skip
 
     def center_of(self, like: torch.Tensor) -> torch.Tensor:
@@ -113,6 +117,8 @@ class Hit:
     albedo: torch.Tensor  # (P, 3)
     shininess: torch.Tensor  # (P,)
     owner: torch.Tensor  # (P,) index of the primitive hit, -1 for none
+    # World direction of the axis of a curved bottle or can wall, whose highlight is a stripe along it; 0 elsewhere.
+    axis: torch.Tensor  # (P, 3)
 
 
 @dataclass
@@ -164,6 +170,8 @@ def _intersect(prim: Primitive, o: torch.Tensor, d: torch.Tensor, mask: torch.Te
         return torch.where((disc > 0) & (t > EPS), t, torch.full_like(t, INF))
     ol = _rot_z(oc, _neg(prim.angle))
     dl = _rot_z(d, _neg(prim.angle))
+    if prim.kind == "lathe" and prim.profile is not None:
+        return lathe.intersect(prim.profile, _to_lathe(ol, prim.axis_z), _to_lathe(dl, prim.axis_z))
     h = d.new_tensor(prim.half)
     inv = 1.0 / torch.where(dl.abs() < 1e-9, torch.full_like(dl, 1e-9), dl)
     t1 = (-h - ol) * inv
@@ -172,6 +180,36 @@ def _intersect(prim: Primitive, o: torch.Tensor, d: torch.Tensor, mask: torch.Te
     tfar = torch.maximum(t1, t2).amin(-1)
     hit = (tfar >= tnear) & (tnear > EPS)
     return torch.where(hit, tnear, torch.full_like(tnear, INF))
+
+
+def _to_lathe(v: torch.Tensor, axis_z: bool) -> torch.Tensor:
+    """Object-frame (x, y, z) as a lathe's (u, a, w): the axis coordinate in the middle. Swapping is its own inverse."""
+    return v[:, [0, 2, 1]] if axis_z else v
+
+
+@dataclass
+class _LatheLook:
+    normal: torch.Tensor  # (P, 3) world
+    albedo: torch.Tensor  # (P, 3)
+    shininess: torch.Tensor  # (P,)
+    axis: torch.Tensor  # (P, 3) world axis on curved walls, 0 on flat ends
+
+
+def _lathe_surface(prim: Primitive, p: torch.Tensor) -> _LatheLook:
+    """Normal, colour, shininess and highlight axis at hit points p on a bottle or can."""
+    assert prim.profile is not None
+    local = _to_lathe(_rot_z(p - prim.center_of(p), _neg(prim.angle)), prim.axis_z)
+    s = lathe.surface(prim.profile, local)
+    normal = _rot_z(_to_lathe(s.normal, prim.axis_z), prim.angle)
+    body = p.new_tensor(prim.color).expand(p.shape[0], 3)
+    trim = p.new_tensor(prim.profile.trim_color).expand_as(body)
+    albedo = torch.where(s.trim[:, None], trim, body)
+    albedo = torch.where(s.opening[:, None], albedo * 0.15, albedo)
+    shin = torch.where(s.trim, torch.full_like(s.normal[:, 0], prim.profile.trim_shininess),
+                       torch.full_like(s.normal[:, 0], prim.shininess))  # fmt: skip
+    axis_local = p.new_tensor((0.0, 0.0, 1.0) if prim.axis_z else (0.0, 1.0, 0.0)).expand_as(body)
+    axis = _rot_z(axis_local, prim.angle) * s.curved[:, None]
+    return _LatheLook(normal, albedo, shin, axis)
 
 
 def _surface(prim: Primitive, p: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -228,18 +266,23 @@ def cast(prims: list[Primitive], o: torch.Tensor, d: torch.Tensor, limit: torch.
     normal = torch.zeros_like(d)
     albedo = torch.zeros_like(d)
     shin = torch.zeros(n_rays, device=d.device)
+    axis = torch.zeros_like(d)
     for k, prim in enumerate(prims):
         idx = (owner == k).nonzero().squeeze(1)
         if idx.numel() == 0:
             continue
         oo = o if o.shape[0] == 1 else o[idx]
         p = oo + best[idx, None] * d[idx]
+        if prim.kind == "lathe":
+            look = _lathe_surface(prim.subset(idx), p)
+            normal[idx], albedo[idx], shin[idx], axis[idx] = look.normal, look.albedo, look.shininess, look.axis
+            continue
         n, a = _surface(prim.subset(idx), p)
         normal[idx] = n
         albedo[idx] = a
         shin[idx] = prim.shininess
     t = torch.where(owner >= 0, best, torch.full_like(best, INF))
-    return Hit(t, normal, albedo, shin, owner)
+    return Hit(t, normal, albedo, shin, owner, axis)
 
 
 def visibility(prims: list[Primitive], p: torch.Tensor, to_light: torch.Tensor, penumbra: float) -> torch.Tensor:
@@ -324,14 +367,24 @@ def shade(
     d: torch.Tensor,
     vis: torch.Tensor,
     light: Lighting,
+    axis: torch.Tensor | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Colour and its direct-light part (which shadows remove): hemispheric ambient + Lambert + Blinn."""
+    """Colour and its direct-light part (which shadows remove): hemispheric ambient + Lambert + Blinn.
+
+    Where `axis` (P, 3) is non-zero the surface is a bottle's or can's curved wall: the sun and sky are broad
+    lights, and a cylinder mirrors a broad light as a stripe along its length, so the highlight is taken across
+    the axis only (the half vector with its component along the axis removed).
+    """
     to_light = d.new_tensor(light.to_light)
     lcol = d.new_tensor(light.light)
     amb = d.new_tensor(light.ambient) * (0.6 + 0.4 * normal[:, 1:2])
     ndl = (normal * to_light).sum(-1).clamp(min=0)
     half = F.normalize(to_light - d, dim=-1)
-    ndh = (normal * half).sum(-1).clamp(min=0)
+    ndh = (normal * half).sum(-1)
+    if axis is not None:
+        across = F.normalize(half - (half * axis).sum(-1, keepdim=True) * axis, dim=-1)
+        ndh = torch.where(axis.abs().sum(-1) > 0, (normal * across).sum(-1), ndh)
+    ndh = ndh.clamp(min=0)
     spec = shin * torch.pow(ndh, 8 + 80 * shin) * 0.7
     direct = (albedo * ndl[:, None] + spec[:, None]) * lcol * vis[:, None]
     return albedo * amb + direct, direct
@@ -428,6 +481,8 @@ class BodyLook:
     bound: float  # bounding-sphere radius, for screen rectangles
     face: torch.Tensor | None = None
     owner: str = ""
+    profile: lathe.Lathe | None = None  # a bottle's or can's outline
+    axis_z: bool = False  # lying across the view
 
 
 class Renderer:
@@ -542,6 +597,10 @@ class Renderer:
             shin = material(o.material).shininess
             if o.shape == "sphere":
                 looks.append(BodyLook("sphere", (o.size[0],) * 3, o.color, shin, SEAMS, o.size[0], owner=o.id))
+            elif o.shape == "cylinder":
+                profile = lathe.lathe_for(o.kind, o.size[0], o.size[1])
+                looks.append(BodyLook("lathe", o.size, o.color, shin, PLAIN, lathe.bounding_radius(profile),
+                                      owner=o.id, profile=profile, axis_z=o.axis == "z"))  # fmt: skip
             else:
                 looks.append(BodyLook("box", o.size, o.color, shin, EDGES, float(np.linalg.norm(o.size)), owner=o.id))
         return looks
@@ -786,7 +845,8 @@ class Renderer:
 
         prims = [
             Primitive(lk.kind, ct[:, i][fid], lk.half, at[:, i][fid], lk.color, lk.shininess, lk.pattern,
-                      mt[:, i][fid], lk.face, lk.owner, inside(bb[:, i][fid]), inside(rb[:, i][fid]))
+                      mt[:, i][fid], lk.face, lk.owner, inside(bb[:, i][fid]), inside(rb[:, i][fid]), lk.profile,
+                      lk.axis_z)
             for i, lk in enumerate(scene.looks)
         ]  # fmt: skip
         out, owner, vis = self._composite(origin, d, prims, bcol, bdirect, bdepth)
@@ -817,7 +877,9 @@ class Renderer:
             pn = p[idx] + hit.normal[idx] * 2e-3
             blockers = self.statics + [pr.subset(idx) for pr in prims]
             vis = visibility(blockers, pn, self.to_light, self.settings.penumbra)
-            color, _ = shade(hit.normal[idx], hit.albedo[idx], hit.shininess[idx], d[idx], vis, self.light)
+            # Only bottles and cans have striped highlights; scenes without them skip that work.
+            axis = hit.axis[idx] if any(pr.kind == "lathe" for pr in prims) else None
+            color, _ = shade(hit.normal[idx], hit.albedo[idx], hit.shininess[idx], d[idx], vis, self.light, axis)
             haze = (1 - torch.exp(-t[idx] / 30.0))[:, None]
             out[idx] = color * (1 - haze) + d.new_tensor(self.light.horizon) * haze
         return out, torch.where(on_body, hit.owner, torch.full_like(hit.owner, -1)), shadow

@@ -18,8 +18,8 @@ class BodySpec:
 
     id: str
     kind: str  # ball, basketball, football, tennis_ball, cube, box, crate, bottle, domino, can, figure
-    shape: str  # sphere | box | figure
-    size: tuple[float, float, float]
+    shape: str  # sphere | box | cylinder | figure
+    size: tuple[float, float, float]  # cylinders: (radius, half height, radius)
     material: str
     color: tuple[float, float, float]
     color_name: str
@@ -30,6 +30,9 @@ class BodySpec:
     z: float = 0.0  # depth; bodies collide only with bodies whose depth ranges overlap
     static: bool = False
     label: str = ""  # the cameo handle a figure stands for
+    # A cylinder's axis in its own frame: "y" stands it up (it tips over in the picture plane), "z" lays it
+    # across the view (its side view is a disc, so it rolls). Other shapes ignore it.
+    axis: str = "y"
 
 
 @dataclass
