@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from model.procedural.colors import CSS_COLORS, color_rgb
 from model.procedural.materials import material
-from model.procedural.physics import GRAVITY, transverse_inertia_per_mass
+from model.procedural.physics import GRAVITY, combined_friction, transverse_inertia_per_mass
 from model.procedural.prompt import FixtureRequest, ObjectGroup, ParsedPrompt
 from model.procedural.scene import (
     BodySpec,
@@ -47,6 +47,8 @@ FLOOR_COLORS = {"concrete": (0.56, 0.56, 0.54), "wood": (0.55, 0.38, 0.22), "ice
                 "stone": (0.5, 0.48, 0.45), "metal": (0.6, 0.62, 0.65), "glass": (0.7, 0.82, 0.86),
                 "rubber": (0.2, 0.2, 0.22), "plastic": (0.75, 0.75, 0.78)}  # fmt: skip
 TABLE_TOP = 0.78
+TABLE_EDGE_X = 0.75  # the table top's half length: it spans -0.75..0.75
+TABLE_HALF_DEPTH = 0.45
 RAMP_TOP = (-2.6, 0.9)  # the high end of the ramp; it runs down to the right and meets the floor at x = -0.4
 RAMP_LOW_X = -0.4
 WALL_X = 2.0
@@ -99,7 +101,7 @@ def fixture_spec(request: FixtureRequest, setting: str) -> FixtureSpec:
             h = 0.2 * (4 - i)
             spec.boxes.append((-2.2 + 0.4 * i, h / 2, 0.0, 0.2, h / 2, 0.8, 0.0))
     elif kind == "table":
-        spec.boxes.append((0.0, TABLE_TOP - 0.025, 0.0, 0.75, 0.025, 0.45, 0.0))
+        spec.boxes.append((0.0, TABLE_TOP - 0.025, 0.0, TABLE_EDGE_X, 0.025, TABLE_HALF_DEPTH, 0.0))
         for lx in (-0.68, 0.68):
             for lz in (-0.38, 0.38):
                 spec.boxes.append((lx, (TABLE_TOP - 0.05) / 2, lz, 0.03, (TABLE_TOP - 0.05) / 2, 0.03, 0.0))
@@ -183,6 +185,8 @@ def start_motion(
     fixture kinds in the scene (a ramp turns "rolls" into rolling down the ramp, stairs make drops bounce down).
     """
     action = g.action or ("roll" if spec.shape in {"sphere", "cylinder"} and "ramp" in kinds else "drop")
+    if action == "off" and "table" not in kinds:
+        action = "drop"  # off nothing in particular: it falls from above the floor
     if spec.shape == "cylinder" and action in {"roll", "collide"}:
         # A can or bottle rolls lying across the view: its side view is then a disc, so it rolls in the picture.
         spec.axis = "z"
@@ -228,21 +232,13 @@ def start_motion(
             spec.velocity = (speed if left else -speed, 0.0)
         if rolls:
             spec.spin = -spec.velocity[0] / r
+    elif action == "off":
+        _off_the_table(spec, index, len(row), rolls, half_h)
     elif action == "topple" and not sphere:
         base = _surface_height(scene, x)
         spec.position = (x, base + half_h + 0.001)
         if index == 0 or g.kind != "domino":
-            # A push that tips it over its right bottom edge: from energy, 1/2 I_edge w^2 = m g (d - hy) with
-            # I_edge = I_centre + m d^2 (d: centre to edge), times a margin so it clearly passes the tipping point.
-            hx, hy = spec.size[0], spec.size[1]
-            d = math.hypot(hx, hy)
-            edge_inertia = 4.0 / 3.0 * d * d  # a box's, per unit mass
-            if spec.shape == "cylinder":
-                edge_inertia = transverse_inertia_per_mass("cylinder", hx, hy) + d * d
-            omega = math.sqrt(2 * GRAVITY * (d - hy) / edge_inertia * 1.8)
-            spec.spin = -omega
-            # The centre moves as a point rotating about that edge, so the box does not start by sliding.
-            spec.velocity = (omega * hy, omega * hx)
+            _tip_over_to_the_right(spec)
     elif action == "throw":
         start = (-2.2 - index * 0.3, 1.2)
         target = _throw_target(scene, g, spec, row)
@@ -268,6 +264,49 @@ def start_motion(
             spec.angle = rng.uniform(-0.5, 0.5)
         elif not sphere:
             spec.angle = 0.3 * (rng.random() - 0.5)
+
+
+def _tip_over_to_the_right(spec: BodySpec) -> None:
+    """A push that tips a standing body over its right bottom edge: from energy, 1/2 I_edge w^2 = m g (d - hy) with
+    I_edge = I_centre + m d^2 (d: centre to edge), times a margin so it clearly passes the tipping point."""
+    hx, hy = spec.size[0], spec.size[1]
+    d = math.hypot(hx, hy)
+    edge_inertia = 4.0 / 3.0 * d * d  # a box's, per unit mass
+    if spec.shape == "cylinder":
+        edge_inertia = transverse_inertia_per_mass("cylinder", hx, hy) + d * d
+    omega = math.sqrt(2 * GRAVITY * (d - hy) / edge_inertia * 1.8)
+    spec.spin = -omega
+    # The centre moves as a point rotating about that edge, so the body does not start by sliding.
+    spec.velocity = (omega * hy, omega * hx)
+
+
+def _off_the_table(spec: BodySpec, index: int, count: int, rolls: bool, half_h: float) -> None:
+    """Start on the table top near its right edge, moving so that it goes over the edge and falls to the floor.
+
+    Round things roll off; tall things (a bottle) stand at the edge and are tipped over it, as a knock would (side
+    by side in depth when there are several: one behind another, the second would tip onto the table); the rest
+    slide, fast enough that friction on the wooden top cannot stop them first.
+    """
+    r = spec.size[0]
+    if not rolls and spec.size[1] > 1.5 * spec.size[0]:
+        lane = 2 * spec.size[2] + 0.04
+        depth = min(TABLE_HALF_DEPTH - spec.size[2], lane * (count - 1) / 2)
+        spec.z = -depth + (2 * depth * index / (count - 1) if count > 1 else 0.0)
+        spec.position = (TABLE_EDGE_X - r - 0.01, TABLE_TOP + half_h + 0.001)
+        _tip_over_to_the_right(spec)
+        return
+    gap = max(2.6 * r, 0.25)
+    x = max(TABLE_EDGE_X - 0.3 - index * gap, -TABLE_EDGE_X + r)  # a long row starts at the table's left end
+    spec.position = (x, TABLE_TOP + half_h + 0.001)
+    speed = 1.0 + 0.15 * index  # later ones catch up a little, so they go over one after another
+    if rolls:
+        spec.velocity = (speed, 0.0)
+        spec.spin = -speed / r
+        return
+    # Sliding to the edge d away with deceleration mu g needs v >= sqrt(2 mu g d); arrive with ~0.6 m/s to spare.
+    mu = combined_friction(material(spec.material).friction, material("wood").friction)
+    distance = TABLE_EDGE_X - x
+    spec.velocity = (math.sqrt(2 * mu * GRAVITY * distance + 0.6**2), 0.0)
 
 
 def _throw_target(scene: SceneSpec, g: ObjectGroup, spec: BodySpec, row: list[BodySpec]) -> tuple[float, float]:

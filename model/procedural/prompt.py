@@ -50,6 +50,8 @@ SIZES: dict[str, float] = {
     "tiny": 0.4, "little": 0.6, "small": 0.7, "medium": 1.0, "big": 1.5, "large": 1.5, "huge": 2.2,
     "giant": 2.6, "enormous": 2.6, "massive": 2.4,
 }  # fmt: skip
+# Kinds that throw things in the active voice ("a robot throws a cube"); anything else is thrown ("is thrown at").
+THROWERS = {"figure", "robot"}
 ACTIONS: dict[str, str] = {
     "drop": "drop", "drops": "drop", "dropped": "drop", "dropping": "drop",
     "fall": "drop", "falls": "drop", "falling": "drop", "fell": "drop", "falls down": "drop",
@@ -65,6 +67,11 @@ ACTIONS: dict[str, str] = {
     "thrown at": "throw", "is thrown at": "throw", "thrown": "throw", "throws": "throw", "throw": "throw",
     "tossed": "throw", "tosses": "throw", "shoots": "throw", "shot at": "throw", "flies": "throw",
     "stands": "stand", "standing": "stand", "waits": "stand", "watches": "stand",
+    # Off a table: starts on its top and goes over the edge (a plain "falls" drops from above).
+    "falls off": "off", "fall off": "off", "fell off": "off", "falling off": "off", "drops off": "off",
+    "rolls off": "off", "roll off": "off", "rolling off": "off", "slides off": "off", "slide off": "off",
+    "sliding off": "off", "knocked off": "off", "knocks off": "off", "pushed off": "off", "tumbles off": "off",
+    "topples off": "off",
 }  # fmt: skip
 FIXTURES: dict[str, str] = {
     "floor": "floor", "ground": "floor", "surface": "floor", "pavement": "floor", "road": "floor",
@@ -341,7 +348,11 @@ def parse_prompt(text: str) -> ParsedPrompt:
             if "height" in pending:
                 group.height = float(pending.pop("height"))
             if last is not None and last.action == "throw" and last.target is None:
-                last.target = val
+                if last.kind in THROWERS:
+                    # "a man throws a ball (at ...)": the ball is what flies; the thrower stays where they are.
+                    group.action, last.action = "throw", "stand"
+                else:
+                    last.target = val  # "a ball is thrown at a robot"
             result.groups.append(group)
             last = group
             continue

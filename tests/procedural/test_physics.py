@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from model.procedural.layout import build_scene
+from model.procedural.layout import TABLE_EDGE_X, TABLE_TOP, build_scene
 from model.procedural.materials import material
 from model.procedural.physics import (
     GRAVITY,
@@ -118,3 +118,41 @@ def test_extension_starts_exactly_where_simulation_stopped() -> None:
     rest = simulate(scene, frames=24, fps=FPS, start_state=first.final)
     assert np.allclose(rest.poses[0], whole.poses[24], atol=1e-9)
     assert np.allclose(rest.poses[-1], whole.poses[-1], atol=1e-9)
+
+
+@pytest.mark.parametrize(
+    "prompt",
+    [
+        "a glass bottle falls off a table",
+        "a red ball rolls off the table",
+        "a wooden crate slides off a table",
+        "two cans are knocked off the table",
+    ],
+)
+def test_something_falling_off_a_table_starts_on_its_top_and_ends_on_the_floor_beyond_its_edge(prompt: str) -> None:
+    scene, _ = build_scene(parse_prompt(prompt), seed=0)
+    assert {o.kind for o in scene.objects} and all(o.kind != "table" for o in scene.objects)
+    traj = simulate(scene, frames=72, fps=24.0)
+    for i, obj in enumerate(scene.objects):
+        x0, y0 = traj.poses[0, i, 0], traj.poses[0, i, 1]
+        bottom = y0 - (obj.size[0] if obj.shape == "sphere" or obj.axis == "z" else obj.size[1])
+        assert abs(bottom - TABLE_TOP) < 0.01 and abs(x0) < TABLE_EDGE_X, (obj.id, x0, y0)  # on the table top
+        x1, y1 = traj.poses[-1, i, 0], traj.poses[-1, i, 1]
+        assert x1 > TABLE_EDGE_X and y1 < 0.3, (obj.id, x1, y1)  # on the floor, past the edge
+
+
+def test_off_without_a_table_is_a_plain_drop() -> None:
+    scene, _ = build_scene(parse_prompt("a ball falls off"), seed=0)
+    [ball] = scene.objects
+    assert ball.position[1] > 1.0 and ball.velocity == (0.0, 0.0)
+
+
+@pytest.mark.parametrize("prompt", ["a man throws a ball at a wall", "a ball is thrown at a wall"])
+def test_a_ball_thrown_at_a_wall_reaches_it_in_either_voice(prompt: str) -> None:
+    scene, _ = build_scene(parse_prompt(prompt), seed=0)
+    ball = next(o for o in scene.objects if o.kind == "ball")
+    traj = simulate(scene, frames=72, fps=24.0)
+    hits = [e for e in traj.events if e.body == ball.id and e.other.startswith("wall")]
+    assert hits and hits[0].speed > 1.0, [(e.body, e.other) for e in traj.events]  # it hits the wall, hard
+    thrower = [o for o in scene.objects if o.shape == "figure"]
+    assert all(o.static for o in thrower)  # the man stays where he is; only the ball flies
