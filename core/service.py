@@ -82,7 +82,7 @@ from core.records import (
 )
 from core.scheduler import FairQueue
 from core.settings import Settings
-from core.texts import caption, duration, render_jobs, summary
+from core.texts import caption, clip_notes, duration, render_jobs, summary
 from model.generator import CancelToken, Clip, GenerationCancelled, GenerationError, GenerationRequest, SourceClip
 from model.media import EncodeOptions, MediaError, decode_clip, encode_mp4
 from storage.database import Database, one
@@ -630,7 +630,7 @@ class Sorabox:
         }
         status = quotas.status(db, self.settings.quota, job.user_id, job.requester, job.origin, now)
         payload = {
-            "text": caption(job, status.remaining),
+            "text": caption(job, status.remaining, clip_notes(meta)),
             "prompt": job.prompt,
             "author": job.requester.display_name,
             "requester_id": job.requester.user_id,

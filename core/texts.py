@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from core.records import JobRecord, JobSummary
+
+# A caption names at most this many unused words, and at most this many of the generator's notes.
+NOTE_WORDS = 8
+NOTE_COUNT = 3
 
 
 def summary(job: JobRecord, order: list[str]) -> JobSummary:
@@ -31,9 +38,22 @@ def render_jobs(jobs: list[JobSummary]) -> str:
     return "\n".join(lines)
 
 
-def caption(job: JobRecord, credits_left: int) -> str:
+def caption(job: JobRecord, credits_left: int, notes: str = "") -> str:
+    """The prompt, a line of `notes` if any, then the author and credits line (always last: adapters split it off)."""
     verb = {"generate": "", "remix": "remix: ", "extend": "extended: ", "stitch": "stitched: "}.get(job.kind, "")
-    return f"{verb}{job.prompt}\n— {job.requester.display_name} · {max(0, credits_left)} credits left today"
+    middle = f"\n{notes}" if notes else ""
+    return f"{verb}{job.prompt}{middle}\n— {job.requester.display_name} · {max(0, credits_left)} credits left today"
+
+
+def clip_notes(metadata: Mapping[str, Any]) -> str:
+    """One line telling everyone who sees the clip what the generator left out of the prompt: the words it did not
+    use and its notes ("no object understood; showing a plain scene with a ball"). Empty when it followed it all."""
+    parts = [str(note) for note in metadata.get("notes") or []][:NOTE_COUNT]
+    unused = [str(word) for word in metadata.get("unused_words") or []]
+    if unused:
+        shown = ", ".join(unused[:NOTE_WORDS]) + (", …" if len(unused) > NOTE_WORDS else "")
+        parts.insert(0, f"not used: {shown}")
+    return short("ℹ️ " + "; ".join(parts), 300) if parts else ""
 
 
 def short(text: str, n: int) -> str:
