@@ -140,6 +140,12 @@ def cmd_quota(args: argparse.Namespace, settings: Settings) -> int:
     where = Place(platform=args.platform, channel_id="", guild_id=args.guild)
 
     async def work(core: object) -> int:
+        if args.grant is not None:
+            granted = await core.grant_credits(who, args.grant, note=args.note or "")  # type: ignore[attr-defined]
+            if not granted.ok:
+                sys.stderr.write(f"sorabox: {granted.text}\n")
+                return 2
+            sys.stdout.write(f"{granted.text}\n")
         status = await core.quota_status(who, where)  # type: ignore[attr-defined]
         sys.stdout.write(
             f"{args.platform}:{args.user}: {status.remaining} of {status.allowance + status.granted} credits left; "
@@ -175,10 +181,12 @@ def build_parser() -> argparse.ArgumentParser:
     jobs = sub.add_parser("jobs", help="list the jobs waiting and running")
     jobs.set_defaults(func=cmd_jobs)
 
-    quota = sub.add_parser("quota", help="show a person's credits today")
+    quota = sub.add_parser("quota", help="show a person's credits today, or grant them more")
     quota.add_argument("user", help="the person's id on the platform")
     quota.add_argument("--platform", default="web")
     quota.add_argument("--guild", help="the Discord server or Telegram group, for per-guild allowances")
+    quota.add_argument("--grant", type=int, metavar="N", help="give them N extra credits for today")
+    quota.add_argument("--note", help="why (kept in the audit log with the grant)")
     quota.set_defaults(func=cmd_quota)
 
     for register in _extensions():

@@ -93,6 +93,7 @@ log = logging.getLogger(__name__)
 SHUTDOWN = "the service is restarting"
 # How long an adapter may hold a claimed delivery before it is offered again.
 DELIVERY_LEASE_SECONDS = 120.0
+MAX_GRANT = 100_000  # credits one grant may give: a typo should not hand out millions
 # How often the scheduler looks at the executor's capacity when nothing else wakes it.
 CAPACITY_RECHECK_SECONDS = 1.0
 # How long the scheduler waits after the database refused to start a job.
@@ -850,13 +851,16 @@ class Sorabox:
             return Reply(f"removed the daily allowance override for {where}")
         return Reply(f"daily allowance for {where} is now {daily_credits} credits")
 
-    async def grant_credits(self, admin: Actor, to: Actor, credits: int, note: str = "") -> Reply:
-        """An admin gives a person extra credits for today."""
+    async def grant_credits(self, to: Actor, credits: int, *, by: Actor | None = None, note: str = "") -> Reply:
+        """Give a person extra credits for today. `by` must be a service admin; None is the operator at the
+        machine (`sorabox quota USER --grant N`)."""
+        if not 1 <= credits <= MAX_GRANT:
+            return Reply(f"a grant is 1 to {MAX_GRANT} credits, got {credits}", ok=False)
 
         def apply(db: sqlite_utils.Database) -> None:
             now = self.now()
-            admin_id = jobstore.user_for(db, admin, now)
-            if not jobstore.is_service_admin(db, admin_id):
+            admin_id = jobstore.user_for(db, by, now) if by is not None else None
+            if admin_id is not None and not jobstore.is_service_admin(db, admin_id):
                 raise NotAllowed("only a service admin can grant credits")
             user_id = jobstore.user_for(db, to, now)
             quotas.record(
@@ -868,7 +872,7 @@ class Sorabox:
                 now=now,
                 note=note,
             )
-            jobstore.audit(db, "grant", now, user_id=user_id, credits=credits, by=admin_id)
+            jobstore.audit(db, "grant", now, user_id=user_id, credits=credits, by=admin_id or "operator", note=note)
 
         try:
             await self.db.write(apply)

@@ -47,6 +47,24 @@ def test_jobs_and_quota_on_an_empty_service(tmp_path, capsys, monkeypatch):
     assert "telegram:ana: 60 of 60 credits left" in capsys.readouterr().out
 
 
+def test_the_operator_grants_credits_from_the_command_line_and_they_can_be_spent(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("SORABOX_DATA_DIR", str(tmp_path))
+    assert main(["quota", "ana", "--platform", "telegram", "--grant", "25", "--note", "contest winner"]) == 0
+    out = capsys.readouterr().out
+    assert "granted 25 credits to ana for today" in out and "telegram:ana: 85 of 85 credits left" in out
+    assert main(["quota", "ana", "--platform", "telegram"]) == 0
+    assert "85 of 85 credits left" in capsys.readouterr().out  # kept: the ledger is in the database
+
+
+@pytest.mark.parametrize("credits", ["0", "-5", "1000000"])
+def test_a_grant_out_of_range_is_refused_and_changes_nothing(tmp_path, capsys, monkeypatch, credits):
+    monkeypatch.setenv("SORABOX_DATA_DIR", str(tmp_path))
+    assert main(["quota", "ana", "--grant", credits]) == 2
+    assert "a grant is 1 to 100000 credits" in capsys.readouterr().err
+    assert main(["quota", "ana"]) == 0
+    assert "60 of 60 credits left" in capsys.readouterr().out
+
+
 def test_toml_settings_apply_under_the_environment(tmp_path, capsys, monkeypatch):
     config = tmp_path / "sorabox.toml"
     config.write_text(f'data_dir = "{tmp_path / "from-toml"}"\ndaily_credits = 12\n')

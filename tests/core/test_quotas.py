@@ -5,6 +5,7 @@ import pytest
 from core.identity import Actor, Place
 from core.quotas import QuotaPolicy, allowance
 from storage.database import Database
+from tests.support import actor, place, running_core
 
 
 def test_cost_is_seconds_times_resolution_factor():
@@ -60,3 +61,21 @@ def test_the_most_specific_override_wins(db):
     assert get(("vip",), guild="g2") == 40
     assert get((), guild="g2") == 30
     assert get(platform="telegram") == 10
+
+
+
+async def test_only_a_service_admin_grants_credits_and_the_grant_adds_to_today(tmp_path):
+    async with running_core(tmp_path, daily_credits=4) as core:
+        refused = await core.grant_credits(actor("ana"), 10, by=actor("bob", is_admin=True))  # a server mod is not
+        assert not refused.ok and "only a service admin" in refused.text
+        await core.grant_credits(actor("root"), 1)  # the operator's grant makes root known to the core
+        await core.db.write(
+            lambda db: db.execute(
+                "UPDATE users SET is_admin = 1 WHERE id = "
+                "(SELECT user_id FROM identities WHERE platform_user_id = 'id-root')"
+            )
+        )
+        granted = await core.grant_credits(actor("ana"), 10, by=actor("root"), note="bug report")
+        assert granted.ok and "granted 10 credits" in granted.text
+        status = await core.quota_status(actor("ana"), place())
+        assert (status.remaining, status.granted) == (14, 10)
