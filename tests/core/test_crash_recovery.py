@@ -104,13 +104,14 @@ def test_sigkill_mid_job_then_restart_completes_the_job_once(tmp_path):
 
 
 @pytest.mark.slow
-def test_sigterm_mid_job_exits_cleanly_and_requeues_the_job(tmp_path):
+@pytest.mark.parametrize("stop_signal", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT (Ctrl-C)"])
+def test_a_stop_signal_mid_job_exits_cleanly_and_requeues_the_job(tmp_path, stop_signal):
     job_id = admit_job(tmp_path, "interrupted politely")
     db = Database(tmp_path / "sorabox.db")
     try:
         service = start_service(tmp_path)
         wait_until(lambda: job_state(db, job_id) == "running", 60, service)
-        service.send_signal(signal.SIGTERM)
+        service.send_signal(stop_signal)
         assert service.wait(30) == 0
         output = service.stdout.read()
         assert "sorabox is serving on http://127.0.0.1:" in output
