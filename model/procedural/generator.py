@@ -55,14 +55,16 @@ class ProceduralSettings:
 
 
 def fit_size(width: int, height: int) -> tuple[int, int, list[str]]:
-    """Clamp to 1280x720 (either orientation), at least 32 px, even numbers; say what changed."""
+    """Clamp to 1280x720's pixel count with no side over 1280 (so a 960x960 square fits, as the command grammar and
+    the price allow), at least 32 px, even numbers; say what changed."""
     notes: list[str] = []
     w, h = max(MIN_SIDE, int(width)), max(MIN_SIDE, int(height))
-    cap_w, cap_h = (MAX_LONG_SIDE, MAX_SHORT_SIDE) if w >= h else (MAX_SHORT_SIDE, MAX_LONG_SIDE)
-    scale = min(1.0, cap_w / w, cap_h / h)
-    # Nearest even size (H.264 with 4:2:0 chroma needs even sides), never above the cap.
-    w = max(MIN_SIDE, min(cap_w, 2 * round(w * scale / 2)))
-    h = max(MIN_SIDE, min(cap_h, 2 * round(h * scale / 2)))
+    scale = min(1.0, MAX_LONG_SIDE / max(w, h), math.sqrt(MAX_LONG_SIDE * MAX_SHORT_SIDE / (w * h)))
+    # Nearest even size (H.264 with 4:2:0 chroma needs even sides), never above the caps.
+    w = max(MIN_SIDE, min(MAX_LONG_SIDE, 2 * round(w * scale / 2)))
+    h = max(MIN_SIDE, min(MAX_LONG_SIDE, 2 * round(h * scale / 2)))
+    while w * h > MAX_LONG_SIDE * MAX_SHORT_SIDE:  # rounding up may have crossed the pixel budget
+        w, h = (w - 2, h) if w >= h else (w, h - 2)
     if (w, h) != (width, height):
         notes.append(f"size {width}x{height} rounded to {w}x{h}")
     return w, h, notes
