@@ -30,7 +30,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from core.events import JobDone, JobFailed  # noqa: E402
-from core.executor import Executor, LocalExecutor  # noqa: E402
+from core.executor import Availability, Executor, LocalExecutor  # noqa: E402
 from core.ray_executor import RayConfig, RayExecutor  # noqa: E402
 from core.service import Sorabox  # noqa: E402
 from model.generator import CancelToken, Clip, GenerationRequest, ProgressCallback  # noqa: E402
@@ -89,6 +89,10 @@ class TimedExecutor:
     @property
     def backend(self) -> str:
         return self.inner.backend
+
+    @property
+    def availability(self) -> Availability:
+        return self.inner.availability
 
     async def run(self, request: GenerationRequest, progress: ProgressCallback, cancel: CancelToken) -> Clip:
         called = time.time()

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
-from core.executor import Executor, LocalExecutor
+from core.executor import Availability, Executor, LocalExecutor
 from core.extensions import JobExtension
 from core.moderation import ModerationPolicy
 from core.service import Sorabox
@@ -56,6 +57,10 @@ class NoExecutor:
 
     capacity = 0
     backend = "none"
+
+    @property
+    def availability(self) -> Availability:
+        return Availability("none", False, datetime.now(UTC), 0, "this command does not generate")
 
     async def run(self, *args: object) -> object:
         raise RuntimeError("this command does not generate")

@@ -87,9 +87,9 @@ async def run_service(
             await adapter.start()
             started.append(adapter)
         out.write(f"sorabox is serving on {address} (backend: {core.executor.backend})\n")
-        link = await console.first_start_link()
-        if link:
-            out.write(f"first start: sign in as the admin with this one-time link: {link}\n")
+        notice = await console.first_start_notice()
+        if notice:
+            out.write(notice + "\n")
         out.flush()
         if on_ready is not None:
             on_ready(address)

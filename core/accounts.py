@@ -67,6 +67,14 @@ class Account:
 
 
 @dataclass(frozen=True)
+class FirstStart:
+    """Whether the console still waits for its first sign-in, and until when an admin link handed out works."""
+
+    waiting: bool  # nobody has ever signed in (no session row, live or ended)
+    link_valid_until: str | None  # the latest expiry of an unused, unexpired admin link; None when none works
+
+
+@dataclass(frozen=True)
 class Session:
     """A signed-in browser: `id` goes into the cookie, `csrf_token` into every state-changing request."""
 
@@ -270,6 +278,22 @@ class Accounts:
         return account
 
     # -- one-time sign-in links -------------------------------------------------------------------
+
+    async def first_start(self) -> FirstStart:
+        """What start-up needs to decide whether to hand out a new first sign-in link."""
+        now = iso(self.clock())
+
+        def load(db: sqlite_utils.Database) -> FirstStart:
+            signed_in = one(db, "SELECT 1 AS x FROM web_sessions LIMIT 1") is not None
+            row = one(
+                db,
+                """SELECT MAX(l.expires_at) AS until FROM web_signin_links l JOIN web_accounts a ON a.id = l.account_id
+                   WHERE a.is_admin = 1 AND a.disabled_at IS NULL AND l.used_at IS NULL AND l.expires_at > ?""",
+                [now],
+            )
+            return FirstStart(not signed_in, row["until"] if row else None)
+
+        return await self.db.read(load)
 
     async def issue_link_token(self, account_id: str, lifetime: timedelta = LINK_LIFETIME) -> str:
         """A token that signs the account in once within `lifetime`."""

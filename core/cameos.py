@@ -534,6 +534,23 @@ class Cameos:
 
         return await self.core.db.read(load)
 
+    async def sole_handle_of(self, platform: str, platform_user_id: str) -> str | None:
+        """The handle of the one cameo a platform account owns (on or off), for a prompt that names the person
+        (a Telegram mention) instead of the cameo; None when they own none, or several (picking one would be a
+        guess). An off cameo still counts, so the prompt is refused with the reason rather than "no cameo"."""
+
+        def load(db: sqlite_utils.Database) -> str | None:
+            rows = list(
+                db.query(
+                    """SELECT c.handle FROM cameos c JOIN identities i ON i.user_id = c.owner_user_id
+                       WHERE i.platform = ? AND i.platform_user_id = ? LIMIT 2""",
+                    [platform, platform_user_id],
+                )
+            )
+            return str(rows[0]["handle"]) if len(rows) == 1 else None
+
+        return await self.core.db.read(load)
+
     async def list_cameos(self, actor: Actor, place: Place) -> Reply:
         def load(db: sqlite_utils.Database) -> list[Cameo]:
             return cameos_of(db, jobstore.user_for(db, actor, self.now()))
@@ -762,8 +779,9 @@ class CameoExtension(JobExtension):
         for cameo in found:
             reason = refusal_reason(db, cameo, user_id, place)
             if reason is not None:
+                # `job_kind`, not `kind`: that is audit()'s own argument, and the clash lost this row.
                 self._audit_after(
-                    "cameo_refused", user_id, cameo_id=cameo.id, stage="admission", reason=reason, kind=kind
+                    "cameo_refused", user_id, cameo_id=cameo.id, stage="admission", reason=reason, job_kind=kind
                 )
                 raise ConsentRefused(cameo.handle, reason)
             refusal = check_preferences(prompt, cameo)

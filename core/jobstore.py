@@ -16,7 +16,7 @@ from typing import Any
 
 import sqlite_utils
 
-from core import quotas
+from core import counters, quotas
 from core.identity import Actor, Place
 from core.records import ACTIVE_STATES, ClipRecord, Delivery, JobRecord, iso, new_id
 from storage.database import insert, one
@@ -44,6 +44,8 @@ def audit(
             "detail": json.dumps(detail, default=str),
         },
     )
+    # Every refusal is audited: counting it here, in the same transaction, keeps the count exact.
+    counters.count_audited(db, kind, detail)
 
 
 def user_for(db: sqlite_utils.Database, actor: Actor, now: datetime) -> str:
@@ -208,12 +210,23 @@ def finish(
     """encoding -> done: the clip, the quota commit and the outbox rows, all in one transaction."""
     if not transition(db, job.id, ("encoding",), "done", clip_id=clip_row["id"], finished_at=iso(now)):
         return None
+    _count_generation(db, job.id, now)
     insert(db, "clips", clip_row)
     quotas.settle(db, job.id, "commit", now)
     for row in deliveries:
         insert(db, "deliveries", row)
     audit(db, "clip_made", now, user_id=job.user_id, job_id=job.id, clip_id=clip_row["id"], backend=clip_row["backend"])
     return str(clip_row["id"])
+
+
+def _count_generation(db: sqlite_utils.Database, job_id: str, now: datetime) -> None:
+    # Read from the row, not the caller's record: a job requeued and restarted has a newer start.
+    row = one(db, "SELECT started_at FROM jobs WHERE id = ?", [job_id])
+    if row is None or not row["started_at"]:
+        return
+    seconds = max(0.0, (now - datetime.fromisoformat(row["started_at"])).total_seconds())
+    counters.bump(db, counters.GENERATIONS)
+    counters.bump(db, counters.GENERATION_SECONDS, by=seconds)
 
 
 CLIP_SELECT = """SELECT c.*, COALESCE(u.display_name, 'someone') AS author FROM clips c

@@ -27,13 +27,14 @@ import uuid
 from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
 from multiprocessing import resource_tracker, shared_memory
 from multiprocessing.connection import Connection
 from typing import Any
 
 import numpy as np
 
-from core.executor import ExecutorUnavailable
+from core.executor import Availability, ExecutorUnavailable
 from core.settings import Settings, SettingsError, env_float
 from model.generator import CancelToken, Clip, GenerationCancelled, GenerationError, GenerationRequest, ProgressCallback
 
@@ -175,6 +176,8 @@ class RayExecutor:
         self._replicas = 0
         self._backend = config.backend
         self._error: str | None = None
+        # When `_connected` last changed (the start until the first connection): /healthz says "since".
+        self._since = datetime.now(UTC)
         self._pending: dict[str, _Pending] = {}
         self._attempts: deque[Attempt] = deque(maxlen=200)
         self._conn: Connection | None = None
@@ -196,6 +199,13 @@ class RayExecutor:
     @property
     def backend(self) -> str:
         return self._backend
+
+    @property
+    def availability(self) -> Availability:
+        reason = None
+        if not self._connected:
+            reason = self._error or f"connecting to the Ray cluster at {self.config.address}"
+        return Availability("ray", self._connected, self._since, self.capacity, reason)
 
     async def run(self, request: GenerationRequest, progress: ProgressCallback, cancel: CancelToken) -> Clip:
         if not self._connected:
@@ -308,7 +318,8 @@ class RayExecutor:
             kind = message[0]
             if kind == "ready":
                 _, replicas, backend = message
-                self._replicas, self._connected = replicas, True
+                self._replicas = replicas
+                self._set_connected(True)
                 if backend:
                     self._backend = backend
                 if self._error is not None:
@@ -329,8 +340,13 @@ class RayExecutor:
             elif kind == "down":
                 return str(message[1])
 
+    def _set_connected(self, connected: bool) -> None:
+        if connected != self._connected:
+            self._since = datetime.now(UTC)
+        self._connected = connected
+
     def _went_down(self, reason: str) -> None:
-        self._connected = False
+        self._set_connected(False)
         self._replicas = 0
         if self._closed.is_set():
             reason = "the service is stopping"

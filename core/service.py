@@ -21,7 +21,7 @@ from typing import Any
 
 import sqlite_utils
 
-from core import handles, jobstore, quotas
+from core import counters, handles, jobstore, quotas
 from core.commands import (
     PARSERS,
     USAGE,
@@ -326,7 +326,13 @@ class Sorabox:
             )
             return job_id, user_id, status.remaining - cost
 
-        job_id, user_id, left = await self.db.write(admit)
+        try:
+            job_id, user_id, left = await self.db.write(admit)
+        except SoraboxError as exc:
+            # The refusal rolled admission back, so it is counted in a write of its own.
+            if (reason := counters.admission_refusal(exc)) is not None:
+                await self.db.write(partial(counters.bump, name=counters.REFUSALS, label=reason))
+            raise
         self._queue.push(job_id, user_id)
         self._origins[job_id] = (place, actor.user_id)
         position = self._queue.position(job_id)
@@ -904,13 +910,20 @@ class Sorabox:
         died mid-post), the next claim says the post may have landed (`Delivery.may_have_posted`)."""
         await self.db.write(lambda db: db.execute("UPDATE deliveries SET posting = 1 WHERE id = ?", [delivery_id]))
 
-    async def delivery_sent(self, delivery_id: int, message_id: str, thread_id: str | None = None) -> None:
-        """Record that a delivery was posted as `message_id` (in `thread_id`, if the adapter opened one)."""
+    async def delivery_sent(
+        self, delivery_id: int, message_id: str, thread_id: str | None = None, *, posted_to: Place | None = None
+    ) -> None:
+        """Record that a delivery was posted as `message_id` (in `thread_id`, if the adapter opened one).
+
+        `posted_to`: where the post really landed when the platform sent it elsewhere than its destination (a
+        Telegram group that became a supergroup, a deleted topic). It replaces the destination, so Delete, replies
+        to the post and /tree links find the message where it is."""
+        destination = None if posted_to is None else posted_to.to_json()
         await self.db.write(
             lambda db: db.execute(
                 "UPDATE deliveries SET state = 'sent', message_id = ?, thread_id = ?, sent_at = ?, error = NULL,"
-                " posting = 0 WHERE id = ?",
-                [message_id, thread_id, iso(self.now()), delivery_id],
+                " posting = 0, destination = COALESCE(?, destination) WHERE id = ?",
+                [message_id, thread_id, iso(self.now()), destination, delivery_id],
             )
         )
 

@@ -25,6 +25,7 @@ from discord.gateway import DiscordWebSocket
 from discord.http import Route
 
 from bots.discordbot import commands, render
+from bots.discordbot.cameos import DiscordCameos, ForgetButton
 from bots.discordbot.settings import DEFAULT_ATTACHMENT_LIMIT, DiscordSettings
 from bots.discordbot.views import ClipButton, RemixModal, clip_view
 from core.commands import ASPECTS, Delete, Extend, Generate, Remix, Reroll, Tree, cameo_handles, clean_text, clip_id
@@ -53,6 +54,7 @@ NOT_A_CLIP = "that message is not a sorabox clip"
 THREAD_ALREADY_CREATED = 160004  # Discord's error code: this message already has a thread
 # How far back an unconfirmed post is looked for: one page of history, the most Discord returns at once.
 EARLIER_POST_SEARCH = 100
+UNKNOWN_CHANNEL = 10003  # Discord's error code: no channel with that id (a notice addressed to a user id)
 
 
 @dataclass
@@ -109,7 +111,7 @@ class SoraClient(discord.Client):
 
     async def setup_hook(self) -> None:
         # Registered before the gateway connects, so buttons posted before a restart work at once.
-        self.add_dynamic_items(ClipButton)
+        self.add_dynamic_items(ClipButton, ForgetButton)
         guild_ids = self.adapter.settings.guild_ids
         if guild_ids:
             for guild_id in guild_ids:
@@ -135,6 +137,8 @@ class DiscordAdapter:
         self._media_url = media_url
         self.client: SoraClient | None = None
         self.client_task: asyncio.Task[None] | None = None
+        # /cameo and /forgetme, when the service runs with cameos (set in start(): serve installs them first).
+        self.cameo_commands: DiscordCameos | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
         self._watches: dict[str, JobWatch] = {}
         self._recent: OrderedDict[str, JobEvent] = OrderedDict()
@@ -152,6 +156,8 @@ class DiscordAdapter:
 
     async def start(self) -> None:
         self._point_discord_py()
+        cameos = getattr(self.core, "cameos", None)
+        self.cameo_commands = DiscordCameos(self, cameos) if cameos is not None else None
         self.client = SoraClient(self)
         subscription = self.core.bus.subscribe()
         self.client_task = asyncio.create_task(self.client.start(self.settings.token), name="discord-client")
@@ -500,9 +506,13 @@ class DiscordAdapter:
 
     # -- answers and progress ---------------------------------------------------------------------
 
-    async def _answer(self, interaction: discord.Interaction, text: str) -> None:
+    async def answer(self, interaction: discord.Interaction, text: str, *, view: Any = discord.utils.MISSING) -> None:
+        """Show `text` as the deferred response (for the command modules); `view=None` removes its buttons."""
+        await self._answer(interaction, text, view=view)
+
+    async def _answer(self, interaction: discord.Interaction, text: str, *, view: Any = discord.utils.MISSING) -> None:
         try:
-            await interaction.edit_original_response(content=render.fit(text))
+            await interaction.edit_original_response(content=render.fit(text), view=view)
         except (discord.HTTPException, *TRANSIENT_ERRORS) as exc:
             log.warning("could not answer interaction %s: %r", interaction.id, exc)
         except RuntimeError as exc:
@@ -671,10 +681,7 @@ class DiscordAdapter:
             if delivery.kind == "clip":
                 message_id, thread_id = await self._post_clip(delivery)
             else:
-                message = await self._messageable(delivery.destination).send(
-                    render.fit(delivery.text), nonce=delivery_nonce(delivery)
-                )
-                message_id, thread_id = str(message.id), None
+                message_id, thread_id = await self._post_notice(delivery), None
         except discord.HTTPException as exc:
             if exc.status >= 500:
                 # discord.py already retried the 5xx; Discord may have made the message before failing.
@@ -704,6 +711,27 @@ class DiscordAdapter:
             while len(fresh) > RECENT_EVENTS:
                 fresh.popitem(last=False)
         return True
+
+    async def _post_notice(self, delivery: Delivery) -> str:
+        """A text notice to a person (a cameo's owner: someone used their cameo), with a Delete button for the
+        clip it is about. The core addresses it to the DM the person used, or to their user id when there is
+        none: Discord refuses that as a channel, and a DM is opened to the user instead."""
+        assert self.client is not None
+        text = render.fit(render.slash_commands(delivery.text))
+        wants_delete = delivery.clip_id is not None and "delete" in (delivery.payload.get("buttons") or [])
+        view = discord.ui.View(timeout=None)
+        if wants_delete:
+            view.add_item(ClipButton("delete", str(delivery.clip_id)))
+        nonce = delivery_nonce(delivery)
+        destination = delivery.destination
+        try:
+            message = await self._messageable(destination).send(text, view=view, nonce=nonce)
+        except discord.NotFound as exc:
+            if not destination.is_private or exc.code != UNKNOWN_CHANNEL:
+                raise
+            dm = await self.client.create_dm(discord.Object(int(destination.channel_id)))
+            message = await dm.send(text, view=view, nonce=nonce)
+        return str(message.id)
 
     async def _post_clip(self, delivery: Delivery) -> tuple[str, str | None]:
         assert self.client is not None and delivery.clip_id is not None
@@ -763,13 +791,27 @@ class DiscordAdapter:
             found = self.client.get_channel(target) or await self.client.fetch_channel(target)
             assert isinstance(found, discord.abc.Messageable)
             channel = found
-        notice = render.fit(delivery.text)
+        notice = render.fit(render.slash_commands(delivery.text))
+        if delivery.kind != "clip" and destination.is_private:
+            try:
+                return await self._earlier_notice(channel, notice)
+            except discord.NotFound as exc:
+                if exc.code != UNKNOWN_CHANNEL:
+                    raise
+                return None  # addressed to a user id: a retry opens the DM and posts with the same nonce
         async for message in channel.history(limit=EARLIER_POST_SEARCH):
             if message.author.id != self.client.user.id:
                 continue
             if delivery.kind == "clip" and f"clip `{delivery.clip_id}`" in message.content:
                 return str(message.id), await self._clip_thread(delivery, channel, message)
             if delivery.kind != "clip" and message.content == notice:
+                return str(message.id), None
+        return None
+
+    async def _earlier_notice(self, channel: discord.abc.Messageable, notice: str) -> tuple[str, None] | None:
+        assert self.client is not None and self.client.user is not None
+        async for message in channel.history(limit=EARLIER_POST_SEARCH):
+            if message.author.id == self.client.user.id and message.content == notice:
                 return str(message.id), None
         return None
 

@@ -6,11 +6,13 @@ Discord forgets an interaction that has no response after 3 s.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import discord
 from discord import app_commands
 
+from bots.discordbot import cameos as cameo_commands
+from bots.discordbot import render
 from core.commands import ASPECTS, Limits
 
 if TYPE_CHECKING:
@@ -20,6 +22,57 @@ SECONDS_OFFERED = (3, 5, 8, 10, 15, 20)
 MAX_SEED = 2**31 - 1
 MAX_DAILY_CREDITS = 1_000_000
 DEFAULT_PERMISSIONS_ADMIN = discord.Permissions(manage_guild=True)
+ADMIN_GROUP = "sora-admin"
+HELP_TAIL = (
+    "Under every clip: Remix, Extend, Reroll, Delete. Reply to a clip's message with text (keep the ping on) "
+    "to remix it. Clip and job ids look like `k3f9x2ab`. `/help command:<name>` explains one command."
+)
+AnyCommand = app_commands.Command[Any, ..., Any] | app_commands.Group | app_commands.ContextMenu
+
+
+def usage(command: app_commands.Command[Any, ..., Any]) -> str:
+    """`/cameo allow person [cameo]`: the command as Discord's picker shows it, optional options bracketed."""
+    options = [p.name if p.required else f"[{p.name}]" for p in command.parameters]
+    return " ".join([f"/{command.qualified_name}", *options])
+
+
+def overview_line(command: AnyCommand) -> str:
+    if isinstance(command, app_commands.ContextMenu):
+        return f"Apps › {command.name} (on a clip's message)"
+    if isinstance(command, app_commands.Group):
+        subcommands = "|".join(c.name for c in command.commands)
+        return f"/{command.name} {subcommands} — {command.description}"
+    return f"{usage(command)} — {command.description}"
+
+
+def detail_lines(command: AnyCommand) -> list[str]:
+    """One command in full: each subcommand and option with its description."""
+    if isinstance(command, app_commands.ContextMenu):
+        return [overview_line(command)]
+    if isinstance(command, app_commands.Group):
+        lines = [f"/{command.name} — {command.description}"]
+        for sub in command.commands:
+            lines += [f"  {line}" for line in detail_lines(sub)]
+        return lines
+    lines = [f"{usage(command)} — {command.description}"]
+    lines += [f"  {p.name}: {p.description}" for p in command.parameters if p.description != "…"]
+    return lines
+
+
+def help_text(tree: app_commands.CommandTree[Any], topic: str | None, *, is_admin: bool) -> tuple[str, bool]:
+    """The answer to `/help`, made from the commands this bot registered, so it names only what exists here
+    (the core's own help lists its text grammar, which Discord users cannot type). (text, ok)."""
+    visible = [c for c in tree.get_commands() if is_admin or c.name != ADMIN_GROUP]
+    if topic:
+        name = topic.strip().lstrip("/").split()[0].lower() if topic.strip().lstrip("/") else ""
+        found = next((c for c in visible if c.name.lower() == name), None)
+        if found is None:
+            return f"there is no /{name[:32]} here; `/help` lists the commands", False
+        return "\n".join(detail_lines(found)), True
+    lines = ["sorabox makes short videos with sound. Commands:"]
+    lines += [overview_line(c) for c in visible]
+    lines.append(HELP_TAIL)
+    return "\n".join(lines), True
 
 
 def seconds_choices(limits: Limits) -> list[app_commands.Choice[int]]:
@@ -106,12 +159,20 @@ def install(tree: app_commands.CommandTree[discord.Client], adapter: DiscordAdap
         await interaction.response.defer(thinking=True)
         await adapter.tree(interaction, clip)
 
+    @tree.command(name="delete", description="Delete a clip everywhere it was posted (yours, or one showing you)")
+    @app_commands.describe(clip="the clip id")
+    @everywhere
+    async def delete(interaction: discord.Interaction, clip: str) -> None:
+        await interaction.response.defer(thinking=True, ephemeral=True)
+        await adapter.run_text(interaction, f"delete {clip}")
+
     @tree.command(name="help", description="What sorabox can do")
-    @app_commands.describe(command="a command to explain")
+    @app_commands.describe(command="a command to explain, e.g. cameo")
     @everywhere
     async def help_(interaction: discord.Interaction, command: str | None = None) -> None:
         await interaction.response.defer(thinking=True, ephemeral=True)
-        await adapter.run_text(interaction, f"help {command or ''}")
+        text, ok = help_text(tree, command, is_admin=adapter.actor(interaction).is_admin)
+        await adapter.answer(interaction, text if ok else render.refusal(text))
 
     @tree.context_menu(name="Remix this clip")
     @everywhere
@@ -142,3 +203,5 @@ def install(tree: app_commands.CommandTree[discord.Client], adapter: DiscordAdap
         await adapter.show_queue(interaction)
 
     tree.add_command(admin)
+    if adapter.cameo_commands is not None:
+        cameo_commands.install(tree, adapter, adapter.cameo_commands)

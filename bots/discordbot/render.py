@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from core.events import JobCancelled, JobDone, JobEvent, JobFailed, JobProgress, JobQueued, JobStarted
 from core.texts import duration, short
 
@@ -51,6 +53,16 @@ def status(event: JobEvent, prompt: str) -> str:
 
 def is_final(event: JobEvent) -> bool:
     return isinstance(event, JobDone | JobFailed | JobCancelled)
+
+
+# The core's texts name commands as typed (`cameo allow @friend`, `delete k3f9x2ab`); on Discord each of these
+# is a slash command of the same name, so a slash in front is what people type here.
+_TYPED_COMMAND = re.compile(r"`(?=(?:cameo|delete|forgetme|sora|remix|extend|stitch|tree|quota|jobs|cancel|help)\b)")
+
+
+def slash_commands(text: str) -> str:
+    """The core's text with the commands it quotes written as Discord slash commands."""
+    return _TYPED_COMMAND.sub("`/", text)
 
 
 def refusal(text: str) -> str:

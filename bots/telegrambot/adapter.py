@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import html
 import logging
 import re
@@ -29,6 +30,7 @@ from telegram import (
     CallbackQuery,
     Chat,
     ForceReply,
+    InlineKeyboardMarkup,
     InputFile,
     Message,
     MessageEntity,
@@ -99,6 +101,10 @@ OPTIONAL_COMMANDS = (
 )
 # Commands that take a clip id first: replying to a clip fills it in.
 CLIP_FIRST = {"remix", "extend", "tree", "reroll", "delete"}
+# Commands whose text is a prompt: a mention of a person there names that person's cameo.
+PROMPT_COMMANDS = {"sora", "remix", "extend"}
+# The buttons a notice may ask for (payload["buttons"]) -> this adapter's button actions.
+NOTICE_BUTTONS = {"delete": "del"}
 # Grace before a job's events without a status message (a job from before a restart) get a new one.
 ORPHAN_GRACE_SECONDS = 2.0
 TOO_LARGE = "Request Entity Too Large"
@@ -126,6 +132,20 @@ class StatusMessage:
     shown: str = ""
     final: bool = False
     claimed: bool = False
+
+
+@dataclass(frozen=True)
+class VideoPost:
+    """A clip to upload and what goes with it: a clip delivery's caption and keyboard, or a cameo owner's notice
+    as the caption with a Delete button. One shape, so both share the upload, re-encode, link and doubt rules."""
+
+    clip_id: str
+    path: Path
+    caption: str  # plain text, within Telegram's 1024
+    markup: InlineKeyboardMarkup | None
+    width: int | None
+    height: int | None
+    seconds: float
 
 
 @dataclass
@@ -424,9 +444,9 @@ class TelegramAdapter:
                 return  # a command for another bot in the same group
             await self._command(message, user, text, source_clip)
         elif source_clip:
-            await self._respond(message, user, f"remix {source_clip} {text}")
+            await self._respond(message, user, f"remix {source_clip} {await self._mentions_as_cameos(message)}")
         elif private:
-            await self._respond(message, user, f"sora {text}")
+            await self._respond(message, user, f"sora {await self._mentions_as_cameos(message)}")
         # Other group chatter is not for us (in privacy mode Telegram does not even send it).
 
     @staticmethod
@@ -502,7 +522,7 @@ class TelegramAdapter:
         return asked.group(1) if asked else None
 
     async def _command(self, message: Message, user: User, text: str, source_clip: str | None) -> None:
-        name, rest = split_command(text)
+        name, rest = split_command(await self._resolve_mentions(message, split_command(text)[0]))
         if name == "start":
             name = "help"
         if source_clip and name in CLIP_FIRST:
@@ -518,8 +538,6 @@ class TelegramAdapter:
         elif name == "cancel" and not rest.strip() and message.reply_to_message is not None:
             job_id = self._job_of_status(message.reply_to_message)
             rest = job_id or ""
-        elif name == "cameo":
-            rest = await self._accounts_for_mentions(message, rest)
         needs_admin = name in ("delete", "cancel")
         await self._respond(message, user, f"{name} {rest}".strip(), needs_admin=needs_admin)
 
@@ -565,18 +583,55 @@ class TelegramAdapter:
             self._cache_username(handle, account)
         return account
 
-    async def _accounts_for_mentions(self, message: Message, rest: str) -> str:
-        """Mentions of people as `telegram:<id>`: a text mention carries the account, an @username we have seen maps
-        to one. An @username never seen stays as typed, and the core answers that it does not know them."""
-        mentions = message.parse_entities([MessageEntity.TEXT_MENTION, MessageEntity.MENTION])
-        for entity, shown in mentions.items():
+    async def _resolve_mentions(self, message: Message, command: str) -> str:
+        """The message's text with mentions of people turned into what `command` expects of them."""
+        if command == "cameo":
+            return await self._mentions_as_accounts(message)
+        if command in PROMPT_COMMANDS:
+            return await self._mentions_as_cameos(message)
+        return message.text or ""
+
+    async def _mentioned_accounts(self, message: Message) -> list[tuple[MessageEntity, int]]:
+        """The people a message mentions, with their accounts: a text mention carries the account, an @username we
+        have seen maps to one. An @username never seen is left out (it may be a cameo's @handle)."""
+        found = []
+        for entity, shown in message.parse_entities([MessageEntity.TEXT_MENTION, MessageEntity.MENTION]).items():
             if entity.type == MessageEntity.TEXT_MENTION and entity.user is not None:
                 account: int | None = entity.user.id
             else:
                 account = await self._account_for_username(shown)
             if account is not None:
-                rest = rest.replace(shown, f"telegram:{account}", 1)
-        return rest
+                found.append((entity, account))
+        return found
+
+    @staticmethod
+    def _splice(text: str, replacements: list[tuple[MessageEntity, str]]) -> str:
+        """`text` with each entity's span replaced. Offsets count UTF-16 units, so the splice is done in them; by
+        position, not by search, so `@bo` never replaces the start of `@bob`."""
+        units = text.encode("utf-16-le")
+        for entity, new in sorted(replacements, key=lambda pair: pair[0].offset, reverse=True):
+            start, end = 2 * entity.offset, 2 * (entity.offset + entity.length)
+            units = units[:start] + new.encode("utf-16-le") + units[end:]
+        return units.decode("utf-16-le")
+
+    async def _mentions_as_accounts(self, message: Message) -> str:
+        """`/cameo allow @bo`: people as `telegram:<id>`, how the core names accounts. An @username never seen stays
+        as typed, and the core answers that it does not know them."""
+        found = await self._mentioned_accounts(message)
+        return self._splice(message.text or "", [(entity, f"telegram:{account}") for entity, account in found])
+
+    async def _mentions_as_cameos(self, message: Message) -> str:
+        """`/sora @bo waves`: a mentioned person who owns exactly one cameo means that cameo, whatever its handle (a
+        text mention, of someone without a username, has no @handle at all). Everything else stays as typed, so a
+        cameo's own @handle still works, and a person with several cameos is named by the one they mean."""
+        if self.cameos is None:
+            return message.text or ""
+        found = []
+        for entity, account in await self._mentioned_accounts(message):
+            handle = await self.cameos.sole_handle_of(PLATFORM, str(account))
+            if handle is not None:
+                found.append((entity, f"@{handle}"))
+        return self._splice(message.text or "", found)
 
     def _job_of_status(self, message: Message) -> str | None:
         for status in self._status.values():
@@ -869,13 +924,14 @@ class TelegramAdapter:
         except ValueError:
             await self.core.delivery_failed(delivery.id, "not a Telegram destination", retry_in=None)
             return
+        asked = (chat_id, thread_id)
         await self.core.delivery_posting(delivery.id)
         try:
             try:
                 message = await self._post(delivery, chat_id, thread_id, reply_to)
             except ChatMigrated as exc:
                 # The group became a supergroup: same people, new id; the old messages are not there to reply to.
-                chat_id = int(exc.new_chat_id)
+                chat_id, thread_id = int(exc.new_chat_id), None
                 message = await self._post(delivery, chat_id, None, None)
             except BadRequest as exc:
                 if thread_id is None or "thread not found" not in str(exc).lower():
@@ -898,10 +954,25 @@ class TelegramAdapter:
             )
             self._wake_outbox_in(wait + 0.05)
         else:
-            await self.core.delivery_sent(delivery.id, str(message.message_id))
+            landed = None if (chat_id, thread_id) == asked else self._landed(destination, chat_id, thread_id)
+            await self.core.delivery_sent(delivery.id, str(message.message_id), posted_to=landed)
+
+    @staticmethod
+    def _landed(destination: Place, chat_id: int, thread_id: int | None) -> Place:
+        """Where a post went that Telegram sent elsewhere: recorded in the core, so Delete removes it there and
+        /tree links to it there."""
+        moved_chat = destination.channel_id != str(chat_id)
+        return dataclasses.replace(
+            destination,
+            channel_id=str(chat_id),
+            guild_id=destination.guild_id if destination.is_private else str(chat_id),
+            thread_id=str(thread_id) if thread_id is not None else None,
+            reply_to=None if moved_chat else destination.reply_to,
+        )
 
     async def _post(self, delivery: Delivery, chat_id: int, thread_id: int | None, reply_to: int | None) -> Message:
-        if delivery.kind != "clip" or not delivery.clip_id:
+        video = await self._video_post(delivery)
+        if video is None:
             return await self._send_once(
                 lambda: self.app.bot.send_message(
                     chat_id,
@@ -912,32 +983,62 @@ class TelegramAdapter:
                 ),
                 chat_id,
             )
-        path = self.core.clip_payload_path(delivery)
-        if path is None:
-            raise BadRequest("the clip has no media")
-        caption = render.clip_caption(delivery.text, delivery.clip_id)
         if delivery.may_have_posted:
             # The Bot API has no idempotency key and a bot cannot read a chat's history: an upload whose answer was
             # lost may be in the chat already. A link cannot show the clip twice; uploading again could.
-            return await self._post_link(delivery, chat_id, thread_id, reply_to, caption, interrupted=True)
-        markup = render.keyboard(delivery.clip_id)
-        data = await asyncio.to_thread(path.read_bytes)
+            return await self._post_link(video, chat_id, thread_id, reply_to, interrupted=True)
+        data = await asyncio.to_thread(video.path.read_bytes)
         limit = self.settings.upload_limit_bytes
         for _ in range(3):
             if len(data) > limit:
-                fitted = await asyncio.to_thread(self._fit, path, limit)
+                fitted = await asyncio.to_thread(self._fit, video.path, limit)
                 if fitted is None:
-                    return await self._post_link(delivery, chat_id, thread_id, reply_to, caption)
+                    return await self._post_link(video, chat_id, thread_id, reply_to)
                 data = fitted
             try:
-                return await self._send_video(delivery, data, chat_id, thread_id, reply_to, caption, markup)
+                return await self._send_video(video, data, chat_id, thread_id, reply_to)
             except NetworkError as exc:
                 if isinstance(exc, BadRequest) or TOO_LARGE not in str(exc):
                     raise
                 # The server's limit is lower than configured (the cloud API behind a self-hosted setting?):
                 # try the cloud limit, then halve.
                 limit = min(len(data) // 2 if len(data) <= CLOUD_UPLOAD_LIMIT else CLOUD_UPLOAD_LIMIT, limit)
-        return await self._post_link(delivery, chat_id, thread_id, reply_to, caption)
+        return await self._post_link(video, chat_id, thread_id, reply_to)
+
+    async def _video_post(self, delivery: Delivery) -> VideoPost | None:
+        """The video a delivery posts: its clip, or the clip a cameo owner's notice is about; None for text only."""
+        if not delivery.clip_id:
+            return None
+        if delivery.kind == "clip":
+            path = self.core.clip_payload_path(delivery)
+            if path is None:
+                raise BadRequest("the clip has no media")
+            payload = delivery.payload
+            return VideoPost(
+                delivery.clip_id,
+                path,
+                render.clip_caption(delivery.text, delivery.clip_id),
+                render.keyboard(delivery.clip_id),
+                int(payload.get("width") or 0) or None,
+                int(payload.get("height") or 0) or None,
+                float(payload.get("seconds") or 1),
+            )
+        if delivery.kind != "notice":
+            return None
+        try:
+            clip = await self.core.clip(delivery.clip_id)
+        except UnknownClip:
+            return None  # deleted while the notice waited: the text alone still tells the owner
+        actions = tuple(NOTICE_BUTTONS[b] for b in delivery.payload.get("buttons", ()) if b in NOTICE_BUTTONS)
+        return VideoPost(
+            clip.id,
+            self.core.media_path(clip),
+            render.notice_caption(delivery.text),
+            render.keyboard(clip.id, actions) if actions else None,
+            clip.width or None,
+            clip.height or None,
+            clip.seconds,
+        )
 
     @staticmethod
     def _reply(reply_to: int | None) -> ReplyParameters | None:
@@ -949,28 +1050,20 @@ class TelegramAdapter:
         return message
 
     async def _send_video(
-        self,
-        delivery: Delivery,
-        data: bytes,
-        chat_id: int,
-        thread_id: int | None,
-        reply_to: int | None,
-        caption: str,
-        markup: Any,
+        self, video: VideoPost, data: bytes, chat_id: int, thread_id: int | None, reply_to: int | None
     ) -> Message:
-        payload = delivery.payload
         return await self._send_once(
             lambda: self.app.bot.send_video(
                 chat_id,
-                InputFile(data, filename=f"sorabox-{delivery.clip_id}.mp4"),
-                caption=caption,
+                InputFile(data, filename=f"sorabox-{video.clip_id}.mp4"),
+                caption=video.caption,
                 supports_streaming=True,
-                width=int(payload.get("width") or 0) or None,
-                height=int(payload.get("height") or 0) or None,
-                duration=max(1, round(float(payload.get("seconds") or 1))),
+                width=video.width,
+                height=video.height,
+                duration=max(1, round(video.seconds)),
                 message_thread_id=thread_id,
                 reply_parameters=self._reply(reply_to),
-                reply_markup=markup,
+                reply_markup=video.markup,
                 # Uploads of tens of MB need longer than the default 20 s on slow links.
                 write_timeout=300,
                 read_timeout=60,
@@ -996,23 +1089,21 @@ class TelegramAdapter:
 
     async def _post_link(
         self,
-        delivery: Delivery,
+        video: VideoPost,
         chat_id: int,
         thread_id: int | None,
         reply_to: int | None,
-        caption: str,
         *,
         interrupted: bool = False,
     ) -> Message:
-        assert delivery.clip_id is not None
-        url = self.media_url(delivery.clip_id)
+        url = self.media_url(video.clip_id)
         why = (
             "The upload of this clip was cut off; if it is not above,"
             if interrupted
             else "Too big to upload here:"
         )
         text = (
-            f"{html.escape(render.cut(caption, render.TEXT_LIMIT - 200), quote=False)}\n"
+            f"{html.escape(render.cut(video.caption, render.TEXT_LIMIT - 200), quote=False)}\n"
             f'🔗 {why} <a href="{html.escape(url)}">watch the clip</a>'
         )
         return await self._send_once(
@@ -1022,7 +1113,7 @@ class TelegramAdapter:
                 parse_mode=ParseMode.HTML,
                 message_thread_id=thread_id,
                 reply_parameters=self._reply(reply_to),
-                reply_markup=render.keyboard(delivery.clip_id or ""),
+                reply_markup=video.markup,
             ),
             chat_id,
         )

@@ -57,11 +57,18 @@ def clip_caption(text: str, clip_id: str) -> str:
     return f"{cut(prompt, room)}\n{tail}"
 
 
-def keyboard(clip_id: str) -> InlineKeyboardMarkup:
-    row = [InlineKeyboardButton(label, callback_data=f"{action}:{clip_id}") for action, label in ACTIONS.items()]
+def notice_caption(text: str) -> str:
+    """A notice shown as a clip's caption (plain text, like clip captions): without the core's backticks, cut to
+    fit 1024 characters."""
+    return cut(text.replace("`", ""), CAPTION_LIMIT)
+
+
+def keyboard(clip_id: str, actions: tuple[str, ...] = tuple(ACTIONS)) -> InlineKeyboardMarkup:
+    """The buttons under a clip, two per row; `actions` picks some (a cameo owner's notice has Delete only)."""
+    row = [InlineKeyboardButton(ACTIONS[action], callback_data=f"{action}:{clip_id}") for action in actions]
     for button in row:
         assert len(str(button.callback_data).encode()) <= CALLBACK_DATA_LIMIT
-    return InlineKeyboardMarkup([row[:2], row[2:]])
+    return InlineKeyboardMarkup([row[i : i + 2] for i in range(0, len(row), 2)])
 
 
 def parse_button(data: str | None) -> tuple[str, str] | None:

@@ -64,6 +64,12 @@ PROGRESS_INTERVAL = 0.2
 DELIVERY_POLL_SECONDS = 5.0
 KEEPALIVE_SECONDS = 15.0
 SERVICE_NAME = "sorabox"
+# The account the first-start link signs in.
+FIRST_ADMIN = "admin"
+# The console is one community: every shared thread belongs to it (its Places carry this as their guild), so a
+# cameo shared with "my community" here may be used in any shared thread, and in no inbox and no other platform.
+COMMUNITY_ID = "console"
+COMMUNITY_PLACE = Place(PLATFORM, COMMUNITY_ID, guild_id=COMMUNITY_ID)
 VERBS = {"generate": "made", "remix": "remixed", "extend": "extended", "stitch": "stitched"}
 SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
@@ -132,6 +138,13 @@ def _tree_json(node: LineageNode, in_thread: set[str]) -> dict[str, Any]:
 
 def _prom_label(value: str) -> str:
     return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+
+
+def _counter_lines(name: str, help_text: str, label: str, counts: dict[str, int]) -> list[str]:
+    """One Prometheus counter with one label, its values sorted by label."""
+    lines = [f"# HELP {name} {help_text}", f"# TYPE {name} counter"]
+    lines += [f'{name}{{{label}="{_prom_label(key)}"}} {count}' for key, count in sorted(counts.items())]
+    return lines
 
 
 class WebConsole:
@@ -228,10 +241,28 @@ class WebConsole:
         return self.settings.public_url.rstrip("/") or self._base_url
 
     async def first_start_link(self) -> str | None:
-        """On an empty accounts table: make an admin account and return a one-time sign-in URL."""
-        if await self.accounts.count() > 0:
+        """Until someone first signs in: a one-time link for a new admin account, unless a link handed out still works.
+
+        A link lasts a day; without a fresh one after that, a service nobody signed in to could not be entered.
+        """
+        state = await self.accounts.first_start()
+        if not state.waiting or state.link_valid_until is not None:
             return None
-        return await self.signin_link("admin", admin=True)
+        return await self.signin_link(FIRST_ADMIN, admin=True)
+
+    async def first_start_notice(self) -> str | None:
+        """The line `sorabox serve` prints at start-up while nobody has signed in yet (None once someone has)."""
+        link = await self.first_start_link()
+        if link is not None:
+            return f"first start: sign in as the admin with this one-time link: {link}"
+        state = await self.accounts.first_start()
+        if not state.waiting:
+            return None
+        # Only the link's digest is stored, so the one printed earlier cannot be shown again: say how to get another.
+        return (
+            f"nobody has signed in yet: the one-time link printed earlier works until {state.link_valid_until}; "
+            f"`sorabox admin link {FIRST_ADMIN}` prints a new one"
+        )
 
     async def signin_link(self, name: str, admin: bool = False) -> str:
         """A one-time sign-in URL for the account `name`, created when missing."""
@@ -341,10 +372,26 @@ class WebConsole:
         raise web.HTTPFound("/threads" if session else "/signin")
 
     async def healthz(self, request: web.Request) -> web.Response:
-        """Liveness: the database answers and the service is running."""
+        """Liveness: the database answers, and whether the executor can generate (503 while it cannot)."""
         counts = await self.core.pending_delivery_counts()
+        availability = self.core.executor.availability
+        executor = {
+            "kind": availability.kind,
+            "reachable": availability.reachable,
+            "since": availability.since.isoformat(timespec="seconds"),
+            "workers": availability.workers,
+            "reason": availability.reason,
+        }
+        # Jobs are still accepted while it cannot generate (they wait in the queue), but clips stop coming:
+        # a monitor probing this must see it, not only the log.
         return web.json_response(
-            {"ok": True, "backend": self.core.executor.backend, "deliveries_pending": counts},
+            {
+                "ok": availability.up,
+                "backend": self.core.executor.backend,
+                "executor": executor,
+                "deliveries_pending": counts,
+            },
+            status=200 if availability.up else 503,
             headers={"Cache-Control": "no-store"},
         )
 
@@ -352,8 +399,16 @@ class WebConsole:
         """Prometheus text format: queue depth, jobs by state, generation seconds, busy ratio, outbox, refusals."""
         now = self.core.now()
         capacity = self.core.executor.capacity
+        availability = self.core.executor.availability
         snap = await self.core.db.read(lambda db: metrics.snapshot(db, now, capacity))
+        kind = _prom_label(availability.kind)
         lines = [
+            "# HELP sorabox_executor_up Whether the executor can generate now (1) or jobs wait for it (0).",
+            "# TYPE sorabox_executor_up gauge",
+            f'sorabox_executor_up{{kind="{kind}"}} {int(availability.up)}',
+            "# HELP sorabox_executor_workers Jobs the executor can run at once right now.",
+            "# TYPE sorabox_executor_workers gauge",
+            f'sorabox_executor_workers{{kind="{kind}"}} {availability.workers}',
             "# HELP sorabox_queue_depth Jobs waiting to run.",
             "# TYPE sorabox_queue_depth gauge",
             f"sorabox_queue_depth {snap.queue_depth}",
@@ -375,12 +430,18 @@ class WebConsole:
         ]
         for platform, count in sorted({PLATFORM: 0, **snap.deliveries_pending}.items()):
             lines.append(f'sorabox_deliveries_pending{{platform="{_prom_label(platform)}"}} {count}')
-        lines += [
-            "# HELP sorabox_refusals_total Requests refused by the content policy, by reason.",
-            "# TYPE sorabox_refusals_total counter",
-        ]
-        for reason, count in sorted(snap.refusals.items()):
-            lines.append(f'sorabox_refusals_total{{reason="{_prom_label(reason)}"}} {count}')
+        lines += _counter_lines(
+            "sorabox_refusals_total",
+            "Requests refused, by reason (policy, consent, quota, queue_full, too_many_jobs, ...).",
+            "reason",
+            snap.refusals,
+        )
+        lines += _counter_lines(
+            "sorabox_policy_refusals_total",
+            "Requests refused by the content policy, by its category.",
+            "category",
+            snap.policy_refusals,
+        )
         return web.Response(text="\n".join(lines) + "\n", content_type="text/plain", charset="utf-8")
 
     async def signin_page(self, request: web.Request) -> web.Response:
@@ -490,7 +551,7 @@ class WebConsole:
     async def quota_page(self, request: web.Request) -> web.Response:
         session = await self._require(request)
         actor = session.account.actor
-        quota = await self.core.quota_status(actor, Place(PLATFORM, "console"))
+        quota = await self.core.quota_status(actor, COMMUNITY_PLACE)
         jobs = await self.core.jobs_of(actor, recent=10)
         cost = self.core.settings.quota.cost(5, 640, 360)
         return self._render("quota.html", session, quota=quota, jobs=jobs, cost=cost)
@@ -577,6 +638,13 @@ class WebConsole:
     def private_place(account: Account) -> Place:
         """The person's private inbox thread: where the core sends them notices (someone used their cameo)."""
         return Place(PLATFORM, account.id, is_private=True)
+
+    @staticmethod
+    def thread_place(thread: console_threads.Thread, reply_to: str | None = None) -> Place:
+        """Where a line typed in `thread` is said: an inbox is a private chat, a shared thread is in the community."""
+        if thread.owner_account_id is not None:
+            return Place(PLATFORM, thread.id, reply_to=reply_to, is_private=True)
+        return Place(PLATFORM, thread.id, guild_id=COMMUNITY_ID, reply_to=reply_to)
 
     async def cameos_page(self, request: web.Request, notice: str = "", ok: bool = True) -> web.Response:
         """The signed-in person's cameos: who may use each, the clips that show them, and the upload form."""
@@ -667,7 +735,10 @@ class WebConsole:
         place = self.private_place(session.account)
         who = str(form.get("who", "")).strip()
         if action == "who":
-            reply = await self.cameos.set_visibility(actor, place, str(form.get("level", "")), handle)
+            level = str(form.get("level", ""))
+            # The page is not said in any thread: "community" means the console's own, its shared threads.
+            where = COMMUNITY_PLACE if level == "community" else place
+            reply = await self.cameos.set_visibility(actor, where, level, handle)
         elif action == "allow" and who:
             reply = await self.cameos.allow(actor, place, who, handle)
         elif action == "deny" and who:
@@ -869,7 +940,7 @@ class WebConsole:
         )
         self.hub.publish(thread_id, {"type": "message", "message": self._message_json(mine)})
         # An inbox is a private chat: the core treats it like a DM (cameo creation, private clips).
-        place = Place(PLATFORM, thread_id, reply_to=str(mine.id), is_private=thread.owner_account_id is not None)
+        place = self.thread_place(thread, reply_to=str(mine.id))
         reply = await self.core.handle_text(account.actor, place, command)
         answer = await self.threads.post(
             thread_id, "reply", reply.text, author=SERVICE_NAME, ok=reply.ok, job_id=reply.job_id, reply_to=mine.id

@@ -10,14 +10,24 @@ from __future__ import annotations
 import asyncio
 import threading
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from core import quotas
-from tests.cameos.helpers import cameo_core
+from core.identity import Actor, Place
+from tests.cameos.helpers import Rig, cameo_core, synthetic_likeness
 from tests.cameos.reference import needs_espeak, speaking_astronaut
-from tests.fakes.telegram_harness import clip_id_of, clip_in, replies_to, reply_text, running_adapter, videos
-from tests.fakes.telegram_server import FakeTelegram, no_real_network
+from tests.fakes.telegram_harness import (
+    button_data,
+    clip_id_of,
+    clip_in,
+    replies_to,
+    reply_text,
+    running_adapter,
+    videos,
+)
+from tests.fakes.telegram_server import FakeChat, FakeTelegram, FakeUser, no_real_network
 from tests.support import ToneGenerator
 
 __all__ = ["no_real_network"]  # the fixture, imported so pytest applies it here
@@ -59,10 +69,10 @@ async def test_through_telegram_a_friend_uses_the_cameo_a_stranger_is_refused_re
             first_clip = clip_id_of(clip_message)
             notice = (
                 await server.wait_for(
-                    lambda: [m for m in server.bot_messages(ana_dm) if "used your cameo @ana" in m.get("text", "")]
+                    lambda: [m for m in videos(server, ana_dm) if "used your cameo @ana" in m.get("caption", "")]
                 )
             )[0]
-            assert first_clip in notice["text"] and "Bo used your cameo" in notice["text"]
+            assert first_clip in notice["caption"] and "Bo used your cameo" in notice["caption"]
 
             # A stranger is refused, with the reason.
             assert "can't be used: its owner has not approved you" in await say(group, cy, "/sora @ana dances")
@@ -95,9 +105,6 @@ async def test_through_telegram_a_friend_uses_the_cameo_a_stranger_is_refused_re
 
 
 async def test_cameo_allow_accepts_an_at_username_the_bot_has_seen(tmp_path: Path) -> None:
-    from core.identity import Actor, Place
-    from tests.cameos.helpers import synthetic_likeness
-
     server = FakeTelegram()
     await server.start()
     try:
@@ -121,6 +128,117 @@ async def test_cameo_allow_accepts_an_at_username_the_bot_has_seen(tmp_path: Pat
             assert "may now use @ana" in await say(ana_dm, ana, "/cameo allow @bo_the_builder")
             reply = await say(group, bo, "/sora @ana waves --seconds 1 --size 160x96", "queued")
             assert "queued" in reply
+    finally:
+        await server.stop()
+    if server.server_errors:
+        raise server.server_errors[0]
+
+
+async def _cameo_for(rig: Rig, person: FakeUser, dm: FakeChat, handle: str, seed: int = 0) -> None:
+    """A cameo for a Telegram user, made in their private chat and open to everyone (rules, not checks, matter here)."""
+    owner = Actor("telegram", str(person.id), person.first_name)
+    place = Place("telegram", str(dm.id), is_private=True)
+    made = await rig.cameos.create_from_likeness(owner, place, handle, synthetic_likeness(seed))
+    assert made.ok, made.text
+    assert (await rig.cameos.set_visibility(owner, place, "everyone")).ok
+
+
+def _buttons(message: dict[str, Any]) -> list[tuple[str, str]]:
+    return [(b["text"], b["callback_data"]) for row in message["reply_markup"]["inline_keyboard"] for b in row]
+
+
+async def test_the_cameo_owner_gets_the_clip_with_a_delete_button_and_it_deletes_it_everywhere(tmp_path: Path) -> None:
+    server = FakeTelegram()
+    await server.start()
+    try:
+        async with cameo_core(tmp_path) as rig, running_adapter(rig.core, server):
+            ana, bo = server.add_user("Ana", "ana_banana"), server.add_user("Bo", "bo_builder")
+            group = server.add_group("Friends", [ana, bo])
+            ana_dm = server.private_chat(ana)
+            await _cameo_for(rig, ana, ana_dm, "ana")
+            server.send_text(group, bo, "/sora @ana waves --seconds 1 --size 160x96")
+            clip = (await clip_in(server, group))[0]
+            clip_id = clip_id_of(clip)
+
+            # Ana's notice is the clip itself, captioned with the notice, with one button: the clip's own Delete.
+            notice = (await clip_in(server, ana_dm))[0]
+            assert "Bo used your cameo @ana" in notice["caption"] and clip_id in notice["caption"]
+            assert "`" not in notice["caption"]
+            assert server.file_bytes(notice["video"]["file_id"]) == server.file_bytes(clip["video"]["file_id"])
+            assert _buttons(notice) == [("Delete", f"del:{clip_id}")] == [("Delete", button_data(clip, "Delete"))]
+
+            # Ana neither made the clip nor administers the group: her cameo in it is what lets her delete it.
+            query = server.click(ana_dm, notice["message_id"], ana, f"del:{clip_id}")
+            answer = await server.wait_for(lambda: [a for a in server.callback_answers if a.callback_query_id == query])
+            assert not answer[0].show_alert and "deleted clip" in (answer[0].text or "")
+            await server.wait_for(lambda: (group.id, clip["message_id"]) in server.deleted, within=10)
+            await server.wait_for(lambda: (ana_dm.id, notice["message_id"]) in server.deleted, within=10)
+    finally:
+        await server.stop()
+    if server.server_errors:
+        raise server.server_errors[0]
+
+
+async def test_a_cameo_notice_whose_upload_answer_was_lost_is_linked_not_uploaded_again(tmp_path: Path) -> None:
+    server = FakeTelegram()
+    await server.start()
+    try:
+        async with cameo_core(tmp_path) as rig, running_adapter(rig.core, server):
+            ana, bo = server.add_user("Ana", "ana_banana"), server.add_user("Bo", "bo_builder")
+            group = server.add_group("Friends", [ana, bo])
+            ana_dm = server.private_chat(ana)
+            await _cameo_for(rig, ana, ana_dm, "ana")
+            # Both uploads (the group's clip, then Ana's notice) land, and the bot never hears so.
+            server.lose_answer("sendVideo", times=2)
+            server.send_text(group, bo, "/sora @ana waves --seconds 1 --size 160x96")
+            note = (
+                await server.wait_for(
+                    lambda: [m for m in server.bot_messages(ana_dm) if "cut off" in m.get("text", "")], within=20
+                )
+            )[0]
+            await asyncio.sleep(0.6)  # a second upload would come within the retry interval
+            assert len(videos(server, ana_dm)) == 1 and len(server.calls_to("sendVideo")) == 2
+            clip_id = clip_id_of(videos(server, group)[0])
+            assert "used your cameo @ana" in note["text"] and _buttons(note) == [("Delete", f"del:{clip_id}")]
+    finally:
+        await server.stop()
+    if server.server_errors:
+        raise server.server_errors[0]
+
+
+async def test_a_mention_in_a_sora_prompt_uses_that_persons_cameo(tmp_path: Path) -> None:
+    server = FakeTelegram()
+    await server.start()
+    try:
+        async with cameo_core(tmp_path) as rig, running_adapter(rig.core, server):
+            ana, bo = server.add_user("Ana", "ana_banana"), server.add_user("Bo", "bo_builder")
+            dee = server.add_user("Dee")  # no username: only a text mention can name her
+            group = server.add_group("Friends", [ana, dee, bo])
+            ana_dm, dee_dm = server.private_chat(ana), server.private_chat(dee)
+            await _cameo_for(rig, ana, ana_dm, "ana_cam")
+            await _cameo_for(rig, dee, dee_dm, "dee_cam", seed=1)
+            await reply_text(server, group, server.send_text(group, ana, "/quota"), "credits")  # @ana_banana is seen
+
+            async def notices(dm: FakeChat, count: int) -> list[str]:
+                found = await server.wait_for(lambda: len(shown := videos(server, dm)) >= count and shown, within=20)
+                return [str(m["caption"]) for m in found]
+
+            # Ana by her @username (her cameo is @ana_cam); Dee, who has no username, by a text mention.
+            request = server.send_text(
+                group, bo, "/sora @ana_banana and Dee dance --seconds 1 --size 160x96", text_mentions={"Dee": dee}
+            )
+            assert "queued" in await reply_text(server, group, request)
+            assert "Bo used your cameo @ana_cam" in (await notices(ana_dm, 1))[0]
+            assert "Bo used your cameo @dee_cam" in (await notices(dee_dm, 1))[0]
+
+            # A cameo's own @handle, which is nobody's username, still names it.
+            request = server.send_text(group, bo, "/sora @dee_cam bows --seconds 1 --size 160x96")
+            assert "queued" in await reply_text(server, group, request)
+            assert len(await notices(dee_dm, 2)) == 2
+
+            # A person without a cameo stays as typed: the core says there is no such cameo.
+            request = server.send_text(group, ana, "/sora @bo_builder waves")
+            assert "no cameo called @bo_builder" in await reply_text(server, group, request)
     finally:
         await server.stop()
     if server.server_errors:

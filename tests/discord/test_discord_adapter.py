@@ -528,7 +528,7 @@ async def test_quota_jobs_and_help_answer_privately(fake_discord: FakeDiscord, a
     jobs = await fake.invoke_command("jobs", user=fake.owner)
     assert "done" in (await answered(fake, jobs, "`")).content
     help_ = await fake.invoke_command("help", user=fake.owner)
-    await answered(fake, help_, "sora <prompt>")
+    assert (await answered(fake, help_, "/sora prompt")).is_ephemeral
     cancel = await fake.invoke_command("cancel", user=fake.owner, job="abcdefgh")
     await answered(fake, cancel, "there is no job")
 

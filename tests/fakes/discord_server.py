@@ -600,6 +600,7 @@ class FakeDiscord:
         self.commands: dict[int, FakeCommand] = {}
         self.interactions: dict[int, FakeInteraction] = {}
         self.attachments: dict[int, FakeAttachment] = {}
+        self.downloads: list[int] = []  # ids of attachments fetched from the CDN, in order
         self.requests: list[RequestRecord] = []
         self.unhandled: list[str] = []
         self.server_errors: list[str] = []
@@ -668,6 +669,20 @@ class FakeDiscord:
             if channel.is_dm and channel.recipients and channel.recipients[0].id == user.id:
                 return channel
         return self._add_channel(CHANNEL_DM, "", recipients=[user])
+
+    def upload(self, filename: str, data: bytes, content_type: str = "video/mp4") -> FakeAttachment:
+        """A file a person picks for an attachment option: Discord's client uploads it to the CDN before it sends
+        the command, and the interaction names it by id in `resolved.attachments`."""
+        attachment_id = self.snowflake()
+        attachment = FakeAttachment(
+            attachment_id,
+            filename,
+            data,
+            content_type,
+            f"{self.base_url}/cdn/ephemeral-attachments/{self.application_id}/{attachment_id}/{filename}",
+        )
+        self.attachments[attachment_id] = attachment
+        return attachment
 
     def channel_messages(self, channel: FakeChannel | int, *, include_ephemeral: bool = True) -> list[FakeMessage]:
         """Messages still in `channel`, oldest first."""
@@ -743,6 +758,7 @@ class FakeDiscord:
         app = web.Application(client_max_size=REQUEST_SIZE_LIMIT * 2)
         app.router.add_get("/gateway", self._gateway)
         app.router.add_get("/cdn/attachments/{cid}/{aid}/{filename}", self._cdn)
+        app.router.add_get("/cdn/ephemeral-attachments/{cid}/{aid}/{filename}", self._cdn)
         app.router.add_route("*", "/api/v10/{tail:.*}", self._rest)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
@@ -1139,6 +1155,14 @@ class FakeDiscord:
                 raise UserActionRefused(f"option {name!r} needs a channel")
             resolved.setdefault("channels", {})[str(value.id)] = value.payload() | {"permissions": str(BOT_PERMISSIONS)}
             return str(value.id)
+        if otype == 11:
+            if not isinstance(value, FakeAttachment) or value.id not in self.attachments:
+                raise UserActionRefused(f"option {name!r} needs a file uploaded with FakeDiscord.upload")
+            if value.size > self.attachment_limit:
+                # The client refuses to upload a file above the person's upload limit; the bot never hears of it.
+                raise UserActionRefused(f"option {name!r}: {value.size} bytes is above the upload limit")
+            resolved.setdefault("attachments", {})[str(value.id)] = value.payload() | {"ephemeral": True}
+            return str(value.id)
         raise UserActionRefused(f"option {name!r} has a type ({otype}) this fake does not model")
 
     async def invoke_command(
@@ -1399,6 +1423,7 @@ class FakeDiscord:
 
     async def _cdn(self, request: web.Request) -> web.Response:
         attachment = self.attachments.get(int(request.match_info["aid"]))
+        self.downloads.append(int(request.match_info["aid"]))
         if attachment is None:
             return web.Response(status=404, text="Not Found")
         return web.Response(body=attachment.data, headers={"Content-Type": attachment.content_type})

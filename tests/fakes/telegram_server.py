@@ -523,11 +523,20 @@ class FakeTelegram:
         *,
         reply_to: int | None = None,
         thread_id: int | None = None,
+        text_mentions: dict[str, FakeUser] | None = None,
     ) -> dict[str, Any]:
-        """A user sends a text message; the bot gets it if privacy mode lets it through."""
+        """A user sends a text message; the bot gets it if privacy mode lets it through. `text_mentions` marks the
+        first occurrence of each shown name as a mention of that user (how apps mention people without username)."""
         message = self._user_message(chat, user, reply_to=reply_to, thread_id=thread_id)
         message["text"] = text
         entities = message_entities(text)
+        for shown, person in (text_mentions or {}).items():
+            at = text.index(shown)
+            entities.append(
+                {"type": "text_mention", "offset": utf16_len(text[:at]), "length": utf16_len(shown),
+                 "user": person.to_api()}
+            )
+        entities.sort(key=lambda e: e["offset"])
         if entities:
             message["entities"] = entities
         return self._deliver_user_message(chat, message)

@@ -29,7 +29,7 @@ from model.media import decode_clip, probe
 from tests.fakes.telegram_server import FakeTelegram, no_real_network, telegram_server
 from tests.ray.cluster import LocalCluster, free_port, ray_environment
 from tests.support import actor, make_settings, place, running_core, wait_for
-from tests.web.helpers import open_thread, sign_in_with_link
+from tests.web.helpers import open_thread, served_console, sign_in_with_link
 
 pytest.importorskip("ray.serve", reason="the [ray] extra is not installed")
 
@@ -391,3 +391,21 @@ async def test_losing_the_cluster_mid_job_puts_the_job_back_in_the_queue(
         assert executor.capacity == 0
         await asyncio.sleep(1.5)
         assert (await core.job(reply.job_id)).state == "queued"
+
+
+async def test_healthz_answers_503_and_metrics_say_the_executor_is_down_while_the_cluster_is_unreachable(
+    tmp_path: Path,
+) -> None:
+    address = f"127.0.0.1:{free_port()}"  # nothing listens there: the bridge gives up within a second
+    executor = RayExecutor(RayConfig(address=address, backend=SLOW_TONE, retry_seconds=1.0))
+    async with served_console(tmp_path, executor=executor) as served:
+        await until(lambda: executor.error is not None, 20, "the executor to give up on the cluster")
+        client = served.client()
+        await client.start_server()
+        health = await client.get("/healthz")
+        body = await health.json()
+        assert health.status == 503 and body["ok"] is False
+        assert body["executor"]["kind"] == "ray" and body["executor"]["reachable"] is False
+        assert body["executor"]["since"] and f"cannot reach the Ray cluster at {address}" in body["executor"]["reason"]
+        metrics = await (await client.get("/metrics")).text()
+        assert 'sorabox_executor_up{kind="ray"} 0' in metrics.splitlines()

@@ -17,8 +17,9 @@ from telegram import User
 from telegram.error import InvalidToken
 
 from bots.telegrambot import TelegramAdapter, TelegramSettings
-from core.events import JobDone
+from core.events import JobDone, PostRef
 from core.identity import Place
+from core.service import Sorabox
 from model.generator import CancelToken, Clip, GenerationRequest, ProgressCallback
 from model.media import probe
 from tests.fakes.telegram_harness import (
@@ -556,6 +557,15 @@ async def test_a_wrong_token_fails_the_start(tmp_path: Path, no_real_network: Ne
         await server.stop()
 
 
+async def recorded_posts(core: Sorabox, clip_id: str) -> list[PostRef]:
+    """The clip's posts once the adapter recorded them (the message shows up on the fake a moment before)."""
+    for _ in range(250):  # the core publishes nothing for a recorded post: look every 20 ms, 5 s at most
+        if posts := await core.posts_of_clip(clip_id):
+            return posts
+        await asyncio.sleep(0.02)
+    raise AssertionError(f"no post of {clip_id} was recorded")
+
+
 async def test_a_clip_for_a_group_that_became_a_supergroup_goes_to_the_new_chat(tmp_path: Path) -> None:
     async with world(tmp_path) as (_, server, _):
         zoe = server.add_user("Zoe")
@@ -572,9 +582,37 @@ async def test_a_clip_for_a_group_that_became_a_supergroup_goes_to_the_new_chat(
         assert videos(server, group) == [] and "reply_to_message" not in clip
 
 
+async def test_delete_after_a_group_migration_removes_the_clip_in_the_new_chat(tmp_path: Path) -> None:
+    async with world(tmp_path) as (core, server, _):
+        zoe = server.add_user("Zoe")
+        group = server.add_group("Old group", [zoe], supergroup=False)
+        successor = server.add_group("Old group", [zoe])
+        server.inject(
+            "sendVideo",
+            400,
+            description="Bad Request: group chat was upgraded to a supergroup chat",
+            parameters={"migrate_to_chat_id": successor.id},
+        )
+        request = server.send_text(group, zoe, "/sora a paper lantern rises")
+        clip = (await clip_in(server, successor))[0]
+        clip_id = clip_id_of(clip)
+        # The core knows where the clip is now: /tree links and replies that remix it point at the new chat.
+        posts = await recorded_posts(core, clip_id)
+        assert [(p.channel_id, p.message_id, p.thread_id) for p in posts] == [
+            (str(successor.id), str(clip["message_id"]), None)
+        ]
+        assert await core.clip_for_post("telegram", str(successor.id), str(clip["message_id"])) == clip_id
+
+        server.click(successor, clip["message_id"], zoe, button_data(clip, "Delete"))
+        await server.wait_for(lambda: (successor.id, clip["message_id"]) in server.deleted, within=10)
+        # Nothing of the old group was touched (its message ids overlap the new chat's).
+        assert not any(chat_id == group.id for chat_id, _ in server.deleted)
+        assert (group.id, request["message_id"]) in server.messages
+
+
 async def test_a_clip_for_a_deleted_topic_lands_in_the_general_topic(tmp_path: Path) -> None:
     gate = threading.Event()
-    async with world(tmp_path, ToneGenerator(steps=2, gate=gate)) as (_, server, _):
+    async with world(tmp_path, ToneGenerator(steps=2, gate=gate)) as (core, server, _):
         ada = server.add_user("Ada")
         forum = server.add_group("Makers", [ada], forum=True)
         topic = server.create_topic(forum, "short-lived", ada)
@@ -584,6 +622,8 @@ async def test_a_clip_for_a_deleted_topic_lands_in_the_general_topic(tmp_path: P
         gate.set()
         clip = (await clip_in(server, forum))[0]
         assert "message_thread_id" not in clip and "reply_to_message" not in clip
+        # Recorded in the General topic, where it is, not in the deleted one (its /tree link would be dead).
+        assert [p.thread_id for p in await recorded_posts(core, clip_id_of(clip))] == [None]
 
 
 async def test_a_clip_for_a_chat_that_removed_the_bot_is_given_up_not_retried(tmp_path: Path) -> None:

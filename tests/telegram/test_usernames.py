@@ -7,7 +7,9 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import pytest
+from telegram import MessageEntity
 
+from bots.telegrambot import TelegramAdapter
 from core.identity import Actor, Place
 from tests.cameos.helpers import cameo_core, synthetic_likeness
 from tests.fakes.telegram_harness import reply_text, running_adapter
@@ -65,3 +67,12 @@ async def test_username_seen_before_restart_still_resolves_after_restart(tmp_pat
         await server.stop()
     if server.server_errors:
         raise server.server_errors[0]
+
+
+def test_mentions_are_replaced_where_they_stand_counting_utf16_like_telegram() -> None:
+    # 🎬 is two UTF-16 units: offsets after it differ from Python's indices. @bo must not eat the start of @bobby.
+    text = "/sora 🎬 @bobby and @bo wave"
+    bobby = MessageEntity(MessageEntity.MENTION, offset=9, length=6)
+    bo = MessageEntity(MessageEntity.MENTION, offset=20, length=3)
+    spliced = TelegramAdapter._splice(text, [(bo, "@bo_cam"), (bobby, "telegram:7")])
+    assert spliced == "/sora 🎬 telegram:7 and @bo_cam wave"

@@ -341,7 +341,10 @@ async def test_metrics_report_queue_jobs_outbox_and_refusals_in_prometheus_forma
         assert not refused["ok"]
         await _one_clip(served, ana, thread_id, csrf)
         health = await ana.get("/healthz")
-        assert health.status == 200 and (await health.json())["ok"] is True
+        body = await health.json()
+        assert health.status == 200 and body["ok"] is True
+        # The local executor is threads of this process: always reachable.
+        assert body["executor"]["kind"] == "local" and body["executor"]["reachable"] is True
 
         response = await ana.get("/metrics")
         assert response.headers["Content-Type"].startswith("text/plain")
@@ -353,8 +356,10 @@ async def test_metrics_report_queue_jobs_outbox_and_refusals_in_prometheus_forma
         assert float(values["sorabox_generation_seconds_sum"]) > 0
         assert 0 < float(values["sorabox_gpu_busy_ratio"]) <= 1
         assert values['sorabox_deliveries_pending{platform="web"}'] == "0"
-        assert values['sorabox_refusals_total{reason="sexual content"}'] == "1"
+        assert values['sorabox_refusals_total{reason="policy"}'] == "1"
+        assert values['sorabox_policy_refusals_total{category="sexual content"}'] == "1"
         assert "# TYPE sorabox_refusals_total counter" in text
+        assert values['sorabox_executor_up{kind="local"}'] == "1"
         await ana.close()
 
 

@@ -8,6 +8,8 @@ import re
 
 import aiohttp
 
+from core.identity import Place
+from tests.cameos.helpers import person, synthetic_likeness
 from tests.cameos.reference import needs_espeak, speaking_astronaut
 from tests.web.helpers import EventStream, form_csrf, open_thread, served_console, signed_in
 
@@ -126,3 +128,84 @@ async def test_a_cameo_made_through_the_upload_form_is_used_by_an_approved_frien
         revoked = await ana.post("/cameos/astro/revoke", data={"csrf": csrf})
         assert "turned off" in await revoked.text()
         stream.close()
+
+
+async def _cameo_of(served, name: str, handle: str) -> None:
+    """A cameo from a stand-in likeness (no video checks): these tests are about who may use it."""
+    account = await served.console.accounts.by_name(name)
+    assert account is not None and served.console.cameos is not None
+    made = await served.console.cameos.create_from_likeness(
+        account.actor, served.console.private_place(account), handle, synthetic_likeness()
+    )
+    assert made.ok, made.text
+
+
+async def _use(client, thread_id: str, csrf: str, handle: str) -> dict:
+    response = await client.post(
+        f"/api/threads/{thread_id}/messages",
+        json={"text": f"sora @{handle} waves --seconds 1"},
+        headers={"X-CSRF-Token": csrf},
+    )
+    return await response.json()
+
+
+async def test_my_community_on_the_cameo_page_opens_the_cameo_to_every_shared_thread_of_the_console_only(
+    tmp_path,
+) -> None:
+    async with served_console(tmp_path, cameos=True) as served:
+        ana = await signed_in(served, "ana")
+        await _cameo_of(served, "ana", "astro")
+        bo = await signed_in(served, "bo")
+        thread_id, bo_csrf = await open_thread(bo)
+        assert not (await _use(bo, thread_id, bo_csrf, "astro"))["ok"]
+
+        csrf = form_csrf(await (await ana.get("/cameos")).text())
+        shared = await ana.post("/cameos/astro/who", data={"csrf": csrf, "level": "community"})
+        text = html.unescape(await shared.text())
+        assert shared.status == 200 and "members of web:console" in text, text
+
+        other = await bo.post("/threads", data={"csrf": bo_csrf, "title": "another"})  # any shared thread will do
+        other_id = other.url.path.rsplit("/", 1)[-1]
+        for thread in (thread_id, other_id):
+            used = await _use(bo, thread, bo_csrf, "astro")
+            assert used["ok"], used
+        # The console's community is not a Telegram group or a Discord server.
+        assert served.console.cameos is not None
+        elsewhere = await served.core.handle_text(
+            person("cy", platform="telegram"), Place("telegram", "-100", guild_id="-100"), "sora @astro waves"
+        )
+        assert not elsewhere.ok and "only in their community" in elsewhere.text
+
+        private = await ana.post("/cameos/astro/who", data={"csrf": csrf, "level": "me"})
+        assert private.status == 200
+        assert not (await _use(bo, thread_id, bo_csrf, "astro"))["ok"]
+
+
+async def test_the_cameo_page_allows_then_denies_a_person_and_refuses_an_unknown_level(tmp_path) -> None:
+    async with served_console(tmp_path, cameos=True) as served:
+        ana = await signed_in(served, "ana")
+        await _cameo_of(served, "ana", "astro")
+        bo = await signed_in(served, "bo")
+        thread_id, bo_csrf = await open_thread(bo)
+        csrf = form_csrf(await (await ana.get("/cameos")).text())
+
+        allowed = await ana.post("/cameos/astro/allow", data={"csrf": csrf, "who": "bo"})
+        assert "bo may now use @astro" in html.unescape(await allowed.text())
+        assert (await _use(bo, thread_id, bo_csrf, "astro"))["ok"]
+
+        denied = await ana.post("/cameos/astro/deny", data={"csrf": csrf, "who": "bo"})
+        text = html.unescape(await denied.text())
+        assert denied.status == 200 and "bo may no longer use @astro" in text, text
+        assert "approved: nobody yet" in text
+        refused = await _use(bo, thread_id, bo_csrf, "astro")
+        assert not refused["ok"] and "has not approved you" in refused["text"]
+
+        unknown = await ana.post("/cameos/astro/who", data={"csrf": csrf, "level": "friends"})
+        assert unknown.status == 400 and "choose me, approved, community or everyone" in await unknown.text()
+        forged = await ana.post("/cameos/astro/who", data={"csrf": "forged", "level": "everyone"})
+        assert forged.status == 403
+        # Only the owner manages a cameo: Bo's attempt changes nothing.
+        bo_csrf_form = form_csrf(await (await bo.get("/cameos")).text())
+        taken = await bo.post("/cameos/astro/who", data={"csrf": bo_csrf_form, "level": "everyone"})
+        assert taken.status == 400
+        assert not (await _use(bo, thread_id, bo_csrf, "astro"))["ok"]
