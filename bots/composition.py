@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 from core.executor import Availability, Executor, LocalExecutor
 from core.extensions import JobExtension
-from core.moderation import ModerationPolicy
+from core.moderation import ModerationFile
 from core.service import Sorabox
 from core.settings import Settings
 from model.registry import create_generator
@@ -46,7 +46,7 @@ def build_core(
         media=MediaStore(settings.media_dir),
         executor=executor,
         settings=settings,
-        moderation=ModerationPolicy.load(settings.data_dir / "moderation.toml"),
+        moderation=ModerationFile(settings.data_dir / "moderation.toml"),
         extensions=extensions or [],
     )
     return Parts(db, core)

@@ -68,7 +68,7 @@ from core.executor import Executor, ExecutorUnavailable
 from core.extensions import JobExtension
 from core.identity import Actor, Place
 from core.lineage import build_lineage, posts_of, render_tree
-from core.moderation import ModerationPolicy
+from core.moderation import ContentPolicy, ModerationPolicy
 from core.provenance import clip_meta, provenance
 from core.records import (
     ClipRecord,
@@ -126,7 +126,7 @@ class Sorabox:
         media: MediaStore,
         executor: Executor,
         settings: Settings,
-        moderation: ModerationPolicy | None = None,
+        moderation: ContentPolicy | None = None,
         extensions: Sequence[JobExtension] = (),
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
@@ -134,7 +134,7 @@ class Sorabox:
         self.media = media
         self.executor = executor
         self.settings = settings
-        self.moderation = moderation or ModerationPolicy()
+        self.moderation: ContentPolicy = moderation or ModerationPolicy()
         self.clock = clock
         self.extensions = list(extensions)
         # Commands beyond the built-in grammar (cameo, forgetme...): name -> parser, type -> handler.
