@@ -107,6 +107,16 @@ async def test_sora_in_a_forum_topic_posts_a_playable_mp4_there_and_a_second_use
         remix = await core.clip(clip_id_of(second))
         assert remix.parent_clip_id == clip_id_of(first) and remix.author == "Bob"
 
+        # /tree in the topic, replying to the remix: both clips, each linked to its message in this topic.
+        asked = server.send_text(forum, alice, "/tree", thread_id=topic, reply_to=second["message_id"])
+        answer = (await server.wait_for(lambda: [m for m in replies_to(server, forum, asked)
+                                                 if "Remix tree" in m.get("text", "")]))[0]
+        links = [e["url"] for e in answer.get("entities", []) if e["type"] == "text_link"]
+        internal = str(forum.id).removeprefix("-100")
+        assert links == [f"https://t.me/c/{internal}/{topic}/{first['message_id']}",
+                         f"https://t.me/c/{internal}/{topic}/{second['message_id']}"]
+        assert answer["message_thread_id"] == topic and "Bob remixed" in answer["text"]
+
 
 async def test_remix_button_asks_with_force_reply_and_the_answer_lands_in_the_topic(tmp_path: Path) -> None:
     async with world(tmp_path) as (core, server, _):
