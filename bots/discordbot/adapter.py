@@ -8,6 +8,7 @@ import asyncio
 import contextlib
 import io
 import logging
+import math
 import re
 import time
 from collections import OrderedDict
@@ -29,10 +30,10 @@ from bots.discordbot.cameos import DiscordCameos, ForgetButton
 from bots.discordbot.settings import DEFAULT_ATTACHMENT_LIMIT, DiscordSettings
 from bots.discordbot.views import ClipButton, RemixModal, clip_view
 from core.commands import ASPECTS, Delete, Extend, Generate, Remix, Reroll, Tree, cameo_handles, clean_text, clip_id
-from core.errors import BadCommand
+from core.errors import BadCommand, UnknownJob
 from core.events import ClipDeleted, DeliveriesPending, JobDone, JobEvent, PostRef
 from core.identity import Actor, Place
-from core.records import Delivery, Reply
+from core.records import ACTIVE_STATES, Delivery, Reply
 from core.service import Sorabox
 from core.texts import short
 from model.media import DoesNotFit, decode_clip, fit_to_bytes
@@ -59,8 +60,9 @@ UNKNOWN_CHANNEL = 10003  # Discord's error code: no channel with that id (a noti
 
 @dataclass
 class JobWatch:
-    """A job whose progress is shown by editing the deferred response of the interaction that asked for it,
-    or, for a job asked by replying to a clip (no interaction), the bot's answer to that reply (`fallback`)."""
+    """A job whose progress is shown by editing the deferred response of the interaction that asked for it;
+    for a job asked by replying to a clip (no interaction), the bot's answer to that reply (`fallback`); for a
+    job admitted before a restart (no interaction, no answer), a status message posted on its first update."""
 
     job_id: str
     prompt: str
@@ -141,6 +143,7 @@ class DiscordAdapter:
         self.cameo_commands: DiscordCameos | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
         self._watches: dict[str, JobWatch] = {}
+        self._adopting: set[str] = set()  # jobs with events but no watch, waiting out the grace in `_adopt`
         self._recent: OrderedDict[str, JobEvent] = OrderedDict()
         self._upload_limits: dict[str, int] = {}  # job id -> the attachment limit its interaction carried
         # clip id -> the thread just opened for it, until the core has recorded the post (a remix can come first).
@@ -348,12 +351,17 @@ class DiscordAdapter:
         reply = await self.core.execute(self.actor(interaction), place, command)
         await self._answer_job(interaction, reply, text or f"extend {source}", place, opened)
 
-    async def run_text(self, interaction: discord.Interaction, text: str) -> None:
-        """A command in the core's text grammar (stitch, quota, jobs, cancel, help)."""
+    async def run_text(self, interaction: discord.Interaction, text: str, *, admits_job: bool = False) -> None:
+        """A command in the core's text grammar (stitch, quota, jobs, cancel, delete). Only one that `admits_job`
+        (stitch) has its progress shown here: `cancel`'s reply names a job too, but one whose progress belongs to
+        the interaction that asked for it (following it here would take that job's watch away)."""
         opened = time.monotonic()
         place = self.place(interaction)
         reply = await self.core.handle_text(self.actor(interaction), place, text)
-        await self._answer_job(interaction, reply, short(text, 80), place, opened)
+        if admits_job:
+            await self._answer_job(interaction, reply, short(text, 80), place, opened)
+        else:
+            await self._answer(interaction, reply.text if reply.ok else render.refusal(reply.text))
 
     async def tree(self, interaction: discord.Interaction, clip: str | None) -> None:
         source: str | None = None
@@ -489,12 +497,15 @@ class DiscordAdapter:
         if not reply.ok:
             await self._reply(message, render.refusal(reply.text))
             return
-        status = await self._reply(message, reply.text)
-        if reply.job_id is not None and status is not None:
-            # No interaction to edit: progress goes to this answer, at the pace of ordinary channel messages.
-            watch = JobWatch(reply.job_id, prompt, None, place, time.monotonic(), text=reply.text, token_valid=False)
-            watch.fallback = status
-            self._follow(watch)
+        if reply.job_id is None:
+            await self._reply(message, reply.text)
+            return
+        # No interaction to edit: progress goes to this answer, at the pace of ordinary channel messages (or, if
+        # the answer could not be posted, to a status message of its own, like any job without one).
+        watch = JobWatch(reply.job_id, prompt, None, place, time.monotonic(), text=reply.text, token_valid=False)
+        self._claim(watch)
+        watch.fallback = await self._reply(message, reply.text)
+        self._follow(watch)
 
     async def _reply(self, message: discord.Message, text: str) -> discord.Message | None:
         """Answer a person's message with a reply that does not ping them again (the progress edits follow)."""
@@ -526,19 +537,52 @@ class DiscordAdapter:
         if not reply.ok:
             await self._answer(interaction, render.refusal(reply.text))
             return
-        await self._answer(interaction, reply.text)
         if reply.job_id is None:
+            await self._answer(interaction, reply.text)
             return
+        watch = JobWatch(reply.job_id, prompt, interaction, place, opened, text=reply.text)
+        self._claim(watch)
+        await self._answer(interaction, reply.text)
         self._upload_limits[reply.job_id] = interaction.filesize_limit
-        self._follow(JobWatch(reply.job_id, prompt, interaction, place, opened, text=reply.text))
+        self._follow(watch)
 
-    def _follow(self, watch: JobWatch) -> None:
-        """Show the job's progress from now on, starting from its latest event if some came already."""
+    def _claim(self, watch: JobWatch) -> None:
+        """Register the job's watch before its first answer is sent: events arriving meanwhile update it, and the
+        job is not mistaken for one admitted before a restart (`_adopt`) however slow that answer is."""
         self._watches[watch.job_id] = watch
+
+    def _follow(self, watch: JobWatch, *, shown: bool = True) -> None:
+        """Show the job's progress from now on, starting from its latest event if some came already. `shown`: the
+        watch's text is on Discord already, so the first edit waits out the interval; otherwise it is due now."""
+        self._claim(watch)
         earlier = self._recent.get(watch.job_id)
         if earlier is not None:
             self._update(watch, earlier)
-        self._spawn(self._render(watch), f"discord-progress-{watch.job_id}")
+        self._spawn(self._render(watch, shown=shown), f"discord-progress-{watch.job_id}")
+
+    async def _adopt(self, event: JobEvent) -> None:
+        """A Discord job nobody here watches: admitted before a restart, its interaction's watch was lost with the
+        old process. After a grace (in which the interaction that just admitted a job claims it) it gets a status
+        message of its own in the job's channel or thread, edited like the expired-token fallback. A new message
+        rather than the old interaction's token: nothing persists the token, and it dies after 15 minutes."""
+        job_id = event.job_id
+        try:
+            await asyncio.sleep(self.settings.orphan_grace_seconds)
+            if job_id in self._watches or render.is_final(self._recent.get(job_id, event)):
+                return
+            try:
+                job = await self.core.job(job_id)
+            except UnknownJob:
+                return
+            assert self.client is not None
+            await self.client.wait_until_ready()  # progress of a job from before the restart can come first
+            latest = self._recent.get(job_id, event)
+            if job.state not in ACTIVE_STATES or job_id in self._watches or render.is_final(latest):
+                return  # ended meanwhile (the posted clip says it all), or claimed after all
+            watch = JobWatch(job_id, job.prompt, None, latest.place, time.monotonic(), token_valid=False)
+            self._follow(watch, shown=False)
+        finally:
+            self._adopting.discard(job_id)
 
     def _update(self, watch: JobWatch, event: JobEvent) -> None:
         watch.text = render.status(event, watch.prompt)
@@ -546,9 +590,9 @@ class DiscordAdapter:
         watch.done = isinstance(event, JobDone)
         watch.changed.set()
 
-    async def _render(self, watch: JobWatch) -> None:
+    async def _render(self, watch: JobWatch, *, shown: bool = True) -> None:
         """Edit the deferred response as the job moves, no more often than the settings allow."""
-        last = time.monotonic()  # the reply's text was just shown
+        last = time.monotonic() if shown else -math.inf  # when the watch's text was last put on Discord
         try:
             while True:
                 await watch.changed.wait()
@@ -627,6 +671,9 @@ class DiscordAdapter:
             watch = self._watches.get(event.job_id)
             if watch is not None:
                 self._update(watch, event)
+            elif not render.is_final(event) and event.job_id not in self._adopting:
+                self._adopting.add(event.job_id)
+                self._spawn(self._adopt(event), f"discord-adopt-{event.job_id}")
 
     async def _remove_posts(self, posts: list[PostRef]) -> None:
         assert self.client is not None

@@ -131,7 +131,7 @@ def install(tree: app_commands.CommandTree[discord.Client], adapter: DiscordAdap
     @everywhere
     async def stitch(interaction: discord.Interaction, clips: str) -> None:
         await interaction.response.defer(thinking=True)
-        await adapter.run_text(interaction, f"stitch {clips}")
+        await adapter.run_text(interaction, f"stitch {clips}", admits_job=True)
 
     @tree.command(name="quota", description="Your credits left today")
     @everywhere

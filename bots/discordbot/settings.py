@@ -30,6 +30,9 @@ class DiscordSettings:
     progress_interval_seconds: float = 1.0
     # Once an interaction token is gone, progress goes to one ordinary message, edited at most this often.
     fallback_interval_seconds: float = 5.0
+    # A job with progress but no watch (admitted before a restart) gets its own status message after this long;
+    # the wait lets the interaction that has just admitted a job claim it first.
+    orphan_grace_seconds: float = 2.0
     # Pending deliveries are looked for this often even without a DeliveriesPending event.
     delivery_poll_seconds: float = 5.0
     # A post that failed because Discord was unreachable is tried again after this long.

@@ -605,6 +605,9 @@ class FakeDiscord:
         self.unhandled: list[str] = []
         self.server_errors: list[str] = []
         self.roles: dict[int, FakeRole] = {}
+        # (command name, user id): a server's Integrations setting that lets this member use a command despite its
+        # default permissions (Discord's application command permission overrides).
+        self.command_grants: set[tuple[str, int]] = set()
         # While True, Discord is unreachable: REST connections are dropped and the gateway answers 503.
         self.outage = False
         self.sessions: dict[str, GatewaySession] = {}
@@ -659,6 +662,11 @@ class FakeDiscord:
         member = self.members[user.id]
         member.roles.append(role.id)
         member.permissions |= role.permissions
+
+    def grant_command(self, name: str, user: FakeUser) -> None:
+        """The server lets `user` use /name although they lack its default permissions (Server Settings ›
+        Integrations): Discord then shows and sends it, and only the bot can still refuse."""
+        self.command_grants.add((name, user.id))
 
     def add_text_channel(self, name: str) -> FakeChannel:
         return self._add_channel(CHANNEL_GUILD_TEXT, name, guild_id=self.guild_id)
@@ -1100,6 +1108,8 @@ class FakeDiscord:
         if channel.is_dm and command.raw.get("dm_permission") is False:
             raise UserActionRefused(f"/{command.name} is not offered in DMs")
         needed = command.raw.get("default_member_permissions")
+        if (command.name, user.id) in self.command_grants:
+            return
         if needed is not None and not channel.is_dm:
             needed_bits = int(needed)
             if needed_bits == 0 or self._member_permissions(user) & needed_bits != needed_bits:
