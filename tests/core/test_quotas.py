@@ -79,3 +79,11 @@ async def test_only_a_service_admin_grants_credits_and_the_grant_adds_to_today(t
         assert granted.ok and "granted 10 credits" in granted.text
         status = await core.quota_status(actor("ana"), place())
         assert (status.remaining, status.granted) == (14, 10)
+
+
+async def test_the_quota_answer_says_what_is_left_and_when_it_resets(tmp_path):
+    async with running_core(tmp_path, daily_credits=10, quota_reset_hour_utc=6) as core:
+        core.clock = lambda: datetime(2026, 11, 27, 22, 30, tzinfo=UTC)
+        assert (await core.handle_text(actor(), place(), "sora a ball --seconds 2")).ok
+        answer = await core.handle_text(actor(), place(), "quota")
+        assert answer.text.startswith("8 of 10 credits left today; they reset at 06:00 UTC (in 7 h 30 min).")
