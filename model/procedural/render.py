@@ -138,6 +138,8 @@ class Background:
 
 
 def _rot_z(v: torch.Tensor, angle: Param) -> torch.Tensor:
+    if not isinstance(angle, torch.Tensor) and angle == 0:
+        return v  # fixtures and figures stand square: turning by nothing would only copy every ray
     if isinstance(angle, torch.Tensor):
         c, s = torch.cos(angle), torch.sin(angle)
     else:
@@ -515,6 +517,9 @@ class Renderer:
         self.figures = [o for o in scene.objects if o.shape == "figure"]
         self.moving_camera = scene.camera.move != "static"
         self._static: tuple[Shot, Background] | None = None
+        # The last frame drawn and what it showed, so a still frame (a body at rest) is copied, not re-cast.
+        self._last_key: tuple | None = None
+        self._last_frame: torch.Tensor | None = None
 
     # -- static image -------------------------------------------------------------------------------------
     def background(self, shot: Shot, ss: int) -> Background:
@@ -701,7 +706,31 @@ class Renderer:
     def render_chunk(
         self, names: list[str], poses: np.ndarray, mouths: list[dict[str, float]], first_frame: int, total_frames: int
     ) -> torch.Tensor:
-        """Frames (F, H, W, 3) uint8 for poses (F, N, 3) (x, y, angle per body); one batch of rays for all."""
+        """Frames (F, H, W, 3) uint8 for poses (F, N, 3) (x, y, angle per body); one batch of rays for all.
+
+        With a still camera a frame whose poses and mouths equal the previous frame's is that frame again (a settled
+        body sleeps with its pose frozen), so only frames where something moved are cast.
+        """
+        if self.moving_camera:
+            return self._render_frames(names, poses, mouths, first_frame, total_frames)
+        keys = [(poses[f].tobytes(), tuple(sorted(mouths[f].items()))) for f in range(poses.shape[0])]
+        changed = [f for f, key in enumerate(keys) if key != (keys[f - 1] if f else self._last_key)]
+        drawn = (self._render_frames(names, poses[changed], [mouths[f] for f in changed], first_frame, total_frames)
+                 if changed else torch.empty((0, self.height, self.width, 3), dtype=torch.uint8, device=self.device))
+        # Slot 0 is the previous chunk's last frame; each frame shows the latest one drawn at or before it.
+        pool = drawn if self._last_frame is None else torch.cat([self._last_frame[None], drawn])
+        slot, slots = -1 if self._last_frame is None else 0, []
+        for f in range(len(keys)):
+            slot += f in changed
+            slots.append(slot)
+        frames = pool[torch.tensor(slots, device=self.device)]
+        self._last_key, self._last_frame = keys[-1], frames[-1].clone()
+        return frames
+
+    def _render_frames(
+        self, names: list[str], poses: np.ndarray, mouths: list[dict[str, float]], first_frame: int, total_frames: int
+    ) -> torch.Tensor:
+        """Cast frames (F, H, W, 3) uint8 for poses (F, N, 3), every frame anew."""
         n_frames = poses.shape[0]
         h, w = self.height, self.width
         ss = self.settings.supersample if w * h <= self.settings.supersample_max_pixels else 1
@@ -742,40 +771,108 @@ class Renderer:
         bounds = [lk.bound for lk in looks]
         body_boxes = np.zeros((n_frames, len(looks), 4))
         reach_boxes = np.zeros((n_frames, len(looks), 4))
-        pixel_ids = []
+        rects: list[list[tuple[int, int, int, int]]] = []
         for f in range(n_frames):
             frame_rects, body_boxes[f], reach_boxes[f] = self._rects(shots[f], centers[f], bounds, drops[f])
-            for x0, y0, x1, y1 in frame_rects:
-                py, px = np.meshgrid(np.arange(y0, y1), np.arange(x0, x1), indexing="ij")
-                pixel_ids.append((f * h * w + py * w + px).ravel())
-        if not pixel_ids:
-            return frames
-        # Overlapping rectangles: each pixel once, in order (a mask is much faster than np.unique here).
-        marked = np.zeros(n_frames * h * w, dtype=bool)
-        for part in pixel_ids:
-            marked[part] = True
-        ids = np.flatnonzero(marked)
+            rects.append(frame_rects)
         scene = _ChunkScene(shots, centers, angles, mouth, body_boxes, reach_boxes, looks, bg, h, w)
+        # Most of a rectangle is static image that no body covers or shades: those pixels keep the frame as it is.
+        traced = self._affected(scene, rects)
+        if not traced.size:
+            return frames
         # Pass 1: one ray per pixel. Pass 2: ss x ss rays only where pass 1 found an edge (between two
         # bodies, a body and the background, or across a hard shadow), which is where aliasing shows.
-        color, owner, vis = self._trace(scene, ids, 1)
+        color, owner, vis = self._trace(scene, traced, 1)
+        frames.view(-1, 3)[torch.from_numpy(traced).to(self.device)] = _to_uint8(color)
         if ss > 1:
-            edge = self._edges(ids, owner, vis, n_frames)
-            if edge.size:
-                sharp, _, _ = self._trace(scene, ids[edge], ss)
-                color[torch.from_numpy(edge).to(self.device)] = sharp
-        frames.view(-1, 3)[torch.from_numpy(ids).to(self.device)] = _to_uint8(color)
+            edges = self._edges(traced, owner, vis, rects)
+            if edges.size:
+                sharp, _, _ = self._trace(scene, edges, ss)
+                frames.view(-1, 3)[torch.from_numpy(edges).to(self.device)] = _to_uint8(sharp)
         return frames
 
-    def _edges(self, ids: np.ndarray, owner: torch.Tensor, vis: torch.Tensor, n_frames: int) -> np.ndarray:
-        """Indices into `ids` of pixels whose owner differs from a neighbour's, or whose shadow changes sharply."""
+    def _affected(self, scene: _ChunkScene, rects: list[list[tuple[int, int, int, int]]]) -> np.ndarray:
+        """The pixels (frame*H*W + y*W + x, ascending, each once) inside the frames' rectangles that a moving body
+        can change.
+
+        Body k can change a pixel only inside its reach box (where `_trace` tests it at all), and only when the
+        pixel's ray passes within its bounding sphere, or when the ray from the lit static point the pixel shows
+        towards the light does (widened by a soft shadow's penumbra). Anywhere else the cast would give back the
+        static image bit for bit, so it is not cast.
+        """
+        h, w, dev = scene.h, scene.w, self.device
+        centers = torch.from_numpy(scene.centers).to(dev, torch.float32)  # (F, K, 3)
+        reaches = [look.bound * 1.02 + 0.005 for look in scene.looks]  # a hair more, against float rounding
+        marked = torch.zeros((len(rects), h, w), dtype=torch.bool, device=dev)
+        for f, frame_rects in enumerate(rects):
+            for rect in frame_rects:
+                bodies = [k for k in range(len(scene.looks)) if _overlap(rect, scene.reach_boxes[f, k])]
+                if bodies:
+                    x0, y0, x1, y1 = rect
+                    marked[f, y0:y1, x0:x1] |= self._affected_in_rect(scene, f, rect, centers[f], bodies, reaches)
+        return marked.view(-1).nonzero().squeeze(1).cpu().numpy()
+
+    def _affected_in_rect(self, scene: _ChunkScene, f: int, rect: tuple[int, int, int, int], centers: torch.Tensor,
+                          bodies: list[int], reaches: list[float]) -> torch.Tensor:
+        """(y1 - y0, x1 - x0) bool over one rectangle of frame f: see `_affected`."""
+        x0, y0, x1, y1 = rect
+        shot, bg = scene.shots[f], scene.bg
+        u = torch.arange(x0, x1, device=self.device, dtype=torch.float32) + 0.5
+        v = torch.arange(y0, y1, device=self.device, dtype=torch.float32) + 0.5
+        a, b = (u - scene.w / 2) / shot.focal, (v - scene.h / 2) / shot.focal
+        d = F.normalize(shot.forward + a[None, :, None] * shot.right - b[:, None, None] * shot.up, dim=-1)
+        frame = f if bg.pixel_depth.shape[0] > 1 else 0
+        depth = bg.pixel_depth[frame].view(scene.h, scene.w)[y0:y1, x0:x1]
+        direct = bg.pixel_direct[frame].view(scene.h, scene.w)[y0:y1, x0:x1]
+        lit = (depth < INF) & (direct > 0.01)
+        p = shot.origin[0] + depth.clamp(max=1e3)[..., None] * d
+        affected = torch.zeros_like(lit)
+        for k in bodies:
+            rows, cols = _window(rect, scene.reach_boxes[f, k])  # only there does `_trace` test body k
+            c = centers[k]
+            near = _passes_near(c - shot.origin[0], d[rows, cols], reaches[k])
+            to_c = c - p[rows, cols]
+            penumbra = self.settings.penumbra * (to_c @ self.to_light).clamp(min=0) + 0.004
+            near |= lit[rows, cols] & _passes_near(to_c, self.to_light.expand_as(to_c), reaches[k] + penumbra)
+            affected[rows, cols] |= near
+        return affected
+
+    def _camera_rays(self, shots: list[Shot], fid: torch.Tensor, u: torch.Tensor, v: torch.Tensor
+                     ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Origins ((1, 3), or (P, 3) with a moving camera) and unit directions (P, 3) of rays through screen
+        points (u, v) of frames `fid`."""
         h, w = self.height, self.width
+        focal = shots[0].focal
+        if self.moving_camera:
+            origin = torch.stack([s.origin[0] for s in shots])[fid]
+            fwd = torch.stack([s.forward for s in shots])[fid]
+            right = torch.stack([s.right for s in shots])[fid]
+            up = torch.stack([s.up for s in shots])[fid]
+        else:
+            origin, fwd, right, up = shots[0].origin, shots[0].forward, shots[0].right, shots[0].up
+        d = F.normalize(fwd + ((u - w / 2) / focal)[:, None] * right - ((v - h / 2) / focal)[:, None] * up, dim=-1)
+        return origin, d
+
+    def _edges(self, traced: np.ndarray, owner: torch.Tensor, vis: torch.Tensor,
+               rects: list[list[tuple[int, int, int, int]]]) -> np.ndarray:
+        """The pixels inside the frames' rectangles whose owner differs from a neighbour's or whose shadow changes
+        sharply; owner and vis are known for pixels `traced`, every other pixel shows the static image (owner -1,
+        fully lit), so no edge lies outside the rectangles' bounding box grown by one pixel."""
+        h, w, n_frames = self.height, self.width, len(rects)
         owners = torch.full((n_frames * h * w,), -1, dtype=torch.long, device=self.device)
         shadows = torch.ones(n_frames * h * w, device=self.device)
-        at = torch.from_numpy(ids).to(self.device)
-        owners[at] = owner
-        shadows[at] = vis
-        owners, shadows = owners.view(n_frames, h, w), shadows.view(n_frames, h, w)
+        done = torch.from_numpy(traced).to(self.device)
+        owners[done] = owner
+        shadows[done] = vis
+        inside = torch.zeros((n_frames, h, w), dtype=torch.bool, device=self.device)
+        for f, frame_rects in enumerate(rects):
+            for x0, y0, x1, y1 in frame_rects:
+                inside[f, y0:y1, x0:x1] = True
+        corners = np.array([r for frame_rects in rects for r in frame_rects])
+        x0, y0 = max(int(corners[:, 0].min()) - 1, 0), max(int(corners[:, 1].min()) - 1, 0)
+        x1, y1 = min(int(corners[:, 2].max()) + 1, w), min(int(corners[:, 3].max()) + 1, h)
+        owners = owners.view(n_frames, h, w)[:, y0:y1, x0:x1]
+        shadows = shadows.view(n_frames, h, w)[:, y0:y1, x0:x1]
         edge = torch.zeros_like(owners, dtype=torch.bool)
         for dim in (1, 2):
             o_diff = owners.diff(dim=dim) != 0
@@ -787,7 +884,9 @@ class Renderer:
             else:
                 edge[:, :, 1:] |= both
                 edge[:, :, :-1] |= both
-        return np.nonzero(edge.view(-1)[at].cpu().numpy())[0]
+        found = torch.zeros_like(inside)
+        found[:, y0:y1, x0:x1] = edge
+        return (found & inside).view(-1).nonzero().squeeze(1).cpu().numpy()
 
     def _trace(self, scene: _ChunkScene, ids: np.ndarray, ss: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Colour (N, 3), owner (N,) and shadow visibility (N,) for pixels `ids` (frame*H*W + y*W + x).
@@ -823,16 +922,7 @@ class Renderer:
         fid = torch.from_numpy(ray_f).to(dev)
         u = torch.from_numpy(u_np).to(dev, torch.float32)
         v = torch.from_numpy(v_np).to(dev, torch.float32)
-        shots = scene.shots
-        focal = shots[0].focal
-        if self.moving_camera:
-            origin = torch.stack([s.origin[0] for s in shots])[fid]
-            fwd = torch.stack([s.forward for s in shots])[fid]
-            right = torch.stack([s.right for s in shots])[fid]
-            up = torch.stack([s.up for s in shots])[fid]
-        else:
-            origin, fwd, right, up = shots[0].origin, shots[0].forward, shots[0].right, shots[0].up
-        d = F.normalize(fwd + ((u - w / 2) / focal)[:, None] * right - ((v - h / 2) / focal)[:, None] * up, dim=-1)
+        origin, d = self._camera_rays(scene.shots, fid, u, v)
         # Per body, per ray: where it is in that ray's frame, and whether the ray can see it or its shadow.
         # Gathered per body so every tensor is contiguous (P,) or (P, 3).
         ct = torch.from_numpy(scene.centers).to(dev, torch.float32)  # (F, K, 3)
@@ -876,7 +966,8 @@ class Renderer:
         idx = on_body.nonzero().squeeze(1)
         if idx.numel():
             pn = p[idx] + hit.normal[idx] * 2e-3
-            blockers = self.statics + [pr.subset(idx) for pr in prims]
+            # Each fixture is tested only by the points whose ray to the light passes near it.
+            blockers = _shadow_culled(self.statics, pn, self.to_light) + [pr.subset(idx) for pr in prims]
             vis = visibility(blockers, pn, self.to_light, self.settings.penumbra)
             # Only bottles and cans have striped highlights; scenes without them skip that work.
             axis = hit.axis[idx] if any(pr.kind == "lathe" for pr in prims) else None
@@ -903,6 +994,25 @@ class _ChunkScene:
 
 
 _CUBE_ARR = np.array([(sx, sy, sz) for sx in (-1, 1) for sy in (-1, 1) for sz in (-1, 1)], dtype=np.float64)
+
+
+def _overlap(rect: tuple[int, int, int, int], box: np.ndarray) -> bool:
+    return rect[0] < box[2] and box[0] < rect[2] and rect[1] < box[3] and box[1] < rect[3]
+
+
+def _window(rect: tuple[int, int, int, int], box: np.ndarray) -> tuple[slice, slice]:
+    """Rows and columns (slices relative to the rectangle) of the part of `rect` inside `box` (x0, y0, x1, y1)."""
+    x0, y0 = max(rect[0], int(box[0])), max(rect[1], int(box[1]))
+    x1, y1 = min(rect[2], int(box[2])), min(rect[3], int(box[3]))
+    return slice(y0 - rect[1], y1 - rect[1]), slice(x0 - rect[0], x1 - rect[0])
+
+
+def _passes_near(to_center: torch.Tensor, d: torch.Tensor, radius: Param) -> torch.Tensor:
+    """(P,) bool: the ray along unit d comes within `radius` of a centre `to_center` (P, 3) away from its origin, and
+    the centre is not wholly behind the origin."""
+    along = (to_center * d).sum(-1)
+    miss2 = (to_center * to_center).sum(-1) - along * along
+    return (miss2 <= radius * radius) & (along > -radius)
 
 
 def _area(r: list[int]) -> int:
