@@ -245,6 +245,13 @@ def erase_user(db: sqlite_utils.Database, user_id: str, *, by: str, now_iso: str
         # The @usernames seen on their accounts: a mention of them must no longer find the person.
         for identity in identities:
             forget_account_handles(db, identity["platform"], identity["platform_user_id"])
+    # Link codes they asked for, and wrong link codes typed on their accounts (core/linking.py).
+    db.execute("DELETE FROM link_codes WHERE user_id = ?", [user_id])
+    for identity in identities:
+        db.execute(
+            "DELETE FROM link_failures WHERE platform = ? AND platform_user_id = ?",
+            [identity["platform"], identity["platform_user_id"]],
+        )
     db.execute("DELETE FROM audit_events WHERE user_id = ?", [user_id])
     for needle in needles:
         # Quoted, as JSON writes strings: a short id must not match inside an unrelated number.

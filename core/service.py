@@ -21,7 +21,7 @@ from typing import Any
 
 import sqlite_utils
 
-from core import counters, handles, jobstore, quotas
+from core import counters, handles, jobstore, linking, quotas
 from core.commands import (
     PARSERS,
     USAGE,
@@ -141,6 +141,8 @@ class Sorabox:
         self.parsers: dict[str, Callable[[str, Limits], Any]] = dict(PARSERS)
         self.usage: dict[str, str] = dict(USAGE)
         self._handlers: dict[type, Callable[[Actor, Place, Any], Awaitable[Reply]]] = {}
+        # link / links / unlink: part of every service, through the same registry as the extensions.
+        self.linking = linking.install(self)
         self.bus = EventBus()
         self._queue = FairQueue()
         # Where each queued job came from, to tell its requester when it moves up.

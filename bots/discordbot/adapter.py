@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import io
 import logging
 import math
@@ -351,12 +352,17 @@ class DiscordAdapter:
         reply = await self.core.execute(self.actor(interaction), place, command)
         await self._answer_job(interaction, reply, text or f"extend {source}", place, opened)
 
-    async def run_text(self, interaction: discord.Interaction, text: str, *, admits_job: bool = False) -> None:
+    async def run_text(
+        self, interaction: discord.Interaction, text: str, *, admits_job: bool = False, private: bool = False
+    ) -> None:
         """A command in the core's text grammar (stitch, quota, jobs, cancel, delete). Only one that `admits_job`
         (stitch) has its progress shown here: `cancel`'s reply names a job too, but one whose progress belongs to
-        the interaction that asked for it (following it here would take that job's watch away)."""
+        the interaction that asked for it (following it here would take that job's watch away).
+        `private`: the answer was deferred as ephemeral, so only this person reads it, as in a DM (`/link`)."""
         opened = time.monotonic()
         place = self.place(interaction)
+        if private:
+            place = dataclasses.replace(place, is_private=True)
         reply = await self.core.handle_text(self.actor(interaction), place, text)
         if admits_job:
             await self._answer_job(interaction, reply, short(text, 80), place, opened)

@@ -166,6 +166,26 @@ def install(tree: app_commands.CommandTree[discord.Client], adapter: DiscordAdap
         await interaction.response.defer(thinking=True, ephemeral=True)
         await adapter.run_text(interaction, f"delete {clip}")
 
+    @tree.command(name="link", description="Join your accounts on other platforms (answer seen only by you)")
+    @app_commands.describe(code="the code `link` gave you on your other account; leave empty to get one")
+    @everywhere
+    async def link(interaction: discord.Interaction, code: str | None = None) -> None:
+        await interaction.response.defer(thinking=True, ephemeral=True)
+        await adapter.run_text(interaction, f"link {code or ''}".strip(), private=True)
+
+    @tree.command(name="links", description="Your accounts on other platforms joined to this one")
+    @everywhere
+    async def links(interaction: discord.Interaction) -> None:
+        await interaction.response.defer(thinking=True, ephemeral=True)
+        await adapter.run_text(interaction, "links", private=True)
+
+    @tree.command(name="unlink", description="Detach your account on a platform; it starts fresh")
+    @app_commands.describe(platform="telegram, discord or web")
+    @everywhere
+    async def unlink(interaction: discord.Interaction, platform: str) -> None:
+        await interaction.response.defer(thinking=True, ephemeral=True)
+        await adapter.run_text(interaction, f"unlink {platform}", private=True)
+
     @tree.command(name="help", description="What sorabox can do")
     @app_commands.describe(command="a command to explain, e.g. cameo")
     @everywhere

@@ -91,6 +91,7 @@ COMMANDS = (
     ("jobs", "your jobs"),
     ("cancel", "cancel a job: /cancel <job>"),
     ("help", "how to use sorabox"),
+    ("link", "join your accounts on other platforms (in a private chat)"),
 )
 # How many @username -> account pairs to keep in memory (people seen recently); the core keeps them all.
 USERNAME_MEMORY = 10_000

@@ -18,6 +18,7 @@ import pytest
 import pytest_asyncio
 
 from bots.discordbot import DiscordAdapter, DiscordSettings
+from core.identity import Actor, Place
 from core.service import Sorabox
 from core.settings import SettingsError
 from model.generator import CancelToken, Clip, GenerationRequest, ProgressCallback
@@ -531,6 +532,22 @@ async def test_quota_jobs_and_help_answer_privately(fake_discord: FakeDiscord, a
     assert (await answered(fake, help_, "/sora prompt")).is_ephemeral
     cancel = await fake.invoke_command("cancel", user=fake.owner, job="abcdefgh")
     await answered(fake, cancel, "there is no job")
+
+
+async def test_link_in_a_server_channel_answers_only_the_asker_and_a_telegram_account_joins(
+    fake_discord: FakeDiscord, adapter: DiscordAdapter, core: Sorabox
+) -> None:
+    fake = fake_discord
+    asked = await answered(fake, await fake.invoke_command("link", user=fake.owner), "other account")
+    assert asked.is_ephemeral, "a link code must never be shown to the channel"
+    code = asked.content.split("link ", 1)[1][:8]
+    telegram = Actor("telegram", "77", "Owner on Telegram")
+    joined = await core.handle_text(telegram, Place("telegram", "77", is_private=True), f"link {code}")
+    assert joined.ok, joined.text
+    listed = await answered(fake, await fake.invoke_command("links", user=fake.owner), "linked accounts")
+    assert listed.is_ephemeral and "telegram (Owner on Telegram)" in listed.content
+    gone = await answered(fake, await fake.invoke_command("unlink", user=fake.owner, platform="telegram"), "unlinked")
+    assert gone.is_ephemeral
 
 
 async def test_stitch_joins_clips(fake_discord: FakeDiscord, adapter: DiscordAdapter, core: Sorabox) -> None:

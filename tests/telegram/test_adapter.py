@@ -149,7 +149,7 @@ async def test_every_command_answers_in_a_private_chat(tmp_path: Path) -> None:
         dana = server.add_user("Dana", "dana")
         chat = server.private_chat(dana)
         assert [c["command"] for c in server.commands[('{"type": "default"}', "")]] == [
-            "sora", "remix", "extend", "stitch", "tree", "quota", "jobs", "cancel", "help",
+            "sora", "remix", "extend", "stitch", "tree", "quota", "jobs", "cancel", "help", "link",
         ]
 
         prompt = server.send_text(chat, dana, "a paper boat drifts")  # plain text is a prompt in private
