@@ -93,9 +93,13 @@ class Primitive:
     shadow_mask: torch.Tensor | None = None
     profile: lathe.Lathe | None = None  # a lathe's outline
     axis_z: bool = False  # a lathe's axis runs along its own z (lying across the view), not its own y
+    # Sparse per-ray form (a moving body): the rays (ascending indices into the batch) that can see it or its
+    # shadow; `center`, `angle`, `mouth` and `hit_mask` then hold one value per one of those rays only, and every
+    # other ray is known to neither see it nor be shaded by it.
+    rays: torch.Tensor | None = None
 
     def subset(self, idx: torch.Tensor) -> Primitive:
-        """The primitive as seen by rays `idx` only."""
+        """The primitive as seen by rays `idx` only (dense per-ray or static primitives)."""
         if not isinstance(self.center, torch.Tensor):
             return self
         return Primitive(
@@ -107,8 +111,34 @@ class Primitive:
             None if self.shadow_mask is None else self.shadow_mask[idx], self.profile, self.axis_z,
         )  # fmt: skip
 
+    def pick(self, keep: torch.Tensor, rays: torch.Tensor | None) -> Primitive:
+        """A sparse primitive's per-ray values at `keep` (positions in its `rays`), now for rays `rays`."""
+        return Primitive(
+            self.kind, self.center[keep], self.half,  # type: ignore[index]
+            self.angle[keep] if isinstance(self.angle, torch.Tensor) else self.angle,
+            self.color, self.shininess, self.pattern,
+            self.mouth[keep] if isinstance(self.mouth, torch.Tensor) else self.mouth, self.face, self.owner,
+            None if self.hit_mask is None else self.hit_mask[keep], None, self.profile, self.axis_z, rays,
+        )  # fmt: skip
+
+    def restrict(self, pos: torch.Tensor) -> Primitive:
+        """The primitive as seen by a subset of the batch's rays; `pos` (P,) maps each ray of the batch to its place
+        in the subset, -1 where it is not in it (see `_positions`)."""
+        if self.rays is None:
+            return self.subset((pos >= 0).nonzero().squeeze(1))
+        m = pos[self.rays]
+        keep = m >= 0
+        return self.pick(keep, m[keep])
+
     def center_of(self, like: torch.Tensor) -> torch.Tensor:
         return self.center if isinstance(self.center, torch.Tensor) else like.new_tensor(self.center)
+
+
+def _positions(n_rays: int, idx: torch.Tensor) -> torch.Tensor:
+    """(n_rays,) long: the place of each ray in the ascending subset `idx`, -1 for rays not in it."""
+    pos = torch.full((n_rays,), -1, dtype=torch.long, device=idx.device)
+    pos[idx] = torch.arange(idx.numel(), device=idx.device)
+    return pos
 
 
 @dataclass
@@ -262,6 +292,18 @@ def cast(prims: list[Primitive], o: torch.Tensor, d: torch.Tensor, limit: torch.
     best = torch.full((n_rays,), INF, device=d.device) if limit is None else limit.clone()
     owner = torch.full((n_rays,), -1, dtype=torch.long, device=d.device)
     for k, prim in enumerate(prims):
+        if prim.rays is not None:
+            # Only the rays that can see it are tested; every other ray keeps what it had.
+            seen = prim if prim.hit_mask is None else prim.pick(prim.hit_mask, prim.rays[prim.hit_mask])
+            sel = seen.rays
+            assert sel is not None
+            if sel.numel():
+                t = _intersect(dataclasses.replace(seen, rays=None, hit_mask=None), o if o.shape[0] == 1 else o[sel],
+                               d[sel])  # fmt: skip
+                closer = t < best[sel]
+                best[sel] = torch.where(closer, t, best[sel])
+                owner[sel] = torch.where(closer, torch.full_like(owner[sel], k), owner[sel])
+            continue
         t = _intersect(prim, o, d, prim.hit_mask)
         closer = t < best
         best = torch.where(closer, t, best)
@@ -271,16 +313,22 @@ def cast(prims: list[Primitive], o: torch.Tensor, d: torch.Tensor, limit: torch.
     shin = torch.zeros(n_rays, device=d.device)
     axis = torch.zeros_like(d)
     for k, prim in enumerate(prims):
-        idx = (owner == k).nonzero().squeeze(1)
+        if prim.rays is not None:
+            keep = owner[prim.rays] == k
+            idx = prim.rays[keep]
+            seen = prim.pick(keep, None)
+        else:
+            idx = (owner == k).nonzero().squeeze(1)
+            seen = prim.subset(idx)
         if idx.numel() == 0:
             continue
         oo = o if o.shape[0] == 1 else o[idx]
         p = oo + best[idx, None] * d[idx]
         if prim.kind == "lathe":
-            look = _lathe_surface(prim.subset(idx), p)
+            look = _lathe_surface(seen, p)
             normal[idx], albedo[idx], shin[idx], axis[idx] = look.normal, look.albedo, look.shininess, look.axis
             continue
-        n, a = _surface(prim.subset(idx), p)
+        n, a = _surface(seen, p)
         normal[idx] = n
         albedo[idx] = a
         shin[idx] = prim.shininess
@@ -293,6 +341,12 @@ def visibility(prims: list[Primitive], p: torch.Tensor, to_light: torch.Tensor, 
     vis = torch.ones(p.shape[0], device=p.device)
     d = to_light.expand_as(p)
     for prim in prims:
+        if prim.rays is not None:
+            sel = prim.rays
+            if sel.numel():
+                dense = dataclasses.replace(prim, rays=None, hit_mask=None)
+                vis[sel] = vis[sel] * visibility([dense], p[sel], to_light, penumbra)
+            continue
         if prim.shadow_mask is not None:
             sel = prim.shadow_mask.nonzero().squeeze(1)
             if sel.numel():
@@ -641,7 +695,8 @@ class Renderer:
             best = torch.minimum(best, _intersect(prim, o, d))
         return best.cpu().numpy().astype(np.float64).reshape((*lead, 5))
 
-    def _rects(self, shot: Shot, centers: np.ndarray, bounds: list[float], drops: np.ndarray
+    def _rects(self, shot: Shot, centers: np.ndarray, bounds: list[float], drops: np.ndarray,
+               corners: list[np.ndarray | None] | None = None
                ) -> tuple[list[tuple[int, int, int, int]], np.ndarray, np.ndarray]:
         """Screen rectangles to recast: each moving thing and where its shadow lands (on fixtures or the floor).
 
@@ -653,7 +708,9 @@ class Renderer:
         to_light = self.to_light.cpu().numpy()
         for k, (c, r0, drop) in enumerate(zip(centers, bounds, drops, strict=True)):
             r = r0 * 1.02 + 0.005
-            boxes.append([c + _CUBE_ARR[i] * r for i in range(8)])
+            own = None if corners is None else corners[k]
+            # A box's own screen box spans its real corners (grown a hair); anything else its bounding cube.
+            boxes.append(list(own) if own is not None else [c + _CUBE_ARR[i] * r for i in range(8)])
             owners.append(k)
             if c[1] <= 0 or to_light[1] <= 0.05:
                 continue
@@ -773,7 +830,9 @@ class Renderer:
         reach_boxes = np.zeros((n_frames, len(looks), 4))
         rects: list[list[tuple[int, int, int, int]]] = []
         for f in range(n_frames):
-            frame_rects, body_boxes[f], reach_boxes[f] = self._rects(shots[f], centers[f], bounds, drops[f])
+            corners = [_box_corners(centers[f, k], lk.half, float(angles[f, k])) if lk.kind == "box" else None
+                       for k, lk in enumerate(looks)]  # fmt: skip
+            frame_rects, body_boxes[f], reach_boxes[f] = self._rects(shots[f], centers[f], bounds, drops[f], corners)
             rects.append(frame_rects)
         scene = _ChunkScene(shots, centers, angles, mouth, body_boxes, reach_boxes, looks, bg, h, w)
         # Most of a rectangle is static image that no body covers or shades: those pixels keep the frame as it is.
@@ -830,6 +889,17 @@ class Renderer:
         for k in bodies:
             rows, cols = _window(rect, scene.reach_boxes[f, k])  # only there does `_trace` test body k
             c = centers[k]
+            look = scene.looks[k]
+            if look.kind == "box":
+                # A box's shadow is hard and its outline exact: a ray that misses the box grown by a hair can
+                # neither see it nor be shaded by it.
+                grown = tuple(x * 1.02 + 0.005 for x in look.half)
+                angle = float(scene.angles[f, k])
+                near = _hits_box(shot.origin[0] - c, d[rows, cols], grown, angle)
+                pc = p[rows, cols] - c
+                near |= lit[rows, cols] & _hits_box(pc, self.to_light.expand_as(pc), grown, angle)
+                affected[rows, cols] |= near
+                continue
             near = _passes_near(c - shot.origin[0], d[rows, cols], reaches[k])
             to_c = c - p[rows, cols]
             penumbra = self.settings.penumbra * (to_c @ self.to_light).clamp(min=0) + 0.004
@@ -923,23 +993,40 @@ class Renderer:
         u = torch.from_numpy(u_np).to(dev, torch.float32)
         v = torch.from_numpy(v_np).to(dev, torch.float32)
         origin, d = self._camera_rays(scene.shots, fid, u, v)
-        # Per body, per ray: where it is in that ray's frame, and whether the ray can see it or its shadow.
-        # Gathered per body so every tensor is contiguous (P,) or (P, 3).
-        ct = torch.from_numpy(scene.centers).to(dev, torch.float32)  # (F, K, 3)
-        at = torch.from_numpy(scene.angles).to(dev, torch.float32)  # (F, K)
-        mt = torch.from_numpy(scene.mouth).to(dev, torch.float32)
-        bb = torch.from_numpy(scene.body_boxes).to(dev, torch.float32)  # (F, K, 4)
-        rb = torch.from_numpy(scene.reach_boxes).to(dev, torch.float32)
-
-        def inside(box: torch.Tensor) -> torch.Tensor:  # box: (P, 4)
-            return (u >= box[:, 0]) & (u < box[:, 2]) & (v >= box[:, 1]) & (v < box[:, 3])
-
-        prims = [
-            Primitive(lk.kind, ct[:, i][fid], lk.half, at[:, i][fid], lk.color, lk.shininess, lk.pattern,
-                      mt[:, i][fid], lk.face, lk.owner, inside(bb[:, i][fid]), inside(rb[:, i][fid]), lk.profile,
-                      lk.axis_z)
-            for i, lk in enumerate(scene.looks)
-        ]  # fmt: skip
+        # Per body: the rays inside its reach box (only they can see it or its shadow), with its pose in each ray's
+        # frame and whether the ray is inside its own screen box. Box corners are whole pixels, so a pixel's rays
+        # are all inside a box or all outside it: the test runs per pixel, on the frame's rows the box spans.
+        starts = np.searchsorted(ids, np.arange(len(scene.shots) + 1) * (h * w))
+        sub_rays = np.arange(ss * ss)
+        prims = []
+        for i, lk in enumerate(scene.looks):
+            picked, seen = [], []
+            for fr in range(len(scene.shots)):
+                lo, hi = starts[fr], starts[fr + 1]
+                if lo == hi:
+                    continue
+                rx0, ry0, rx1, ry1 = (int(c) for c in scene.reach_boxes[fr, i])
+                if rx1 <= rx0 or ry1 <= ry0:
+                    continue
+                a, b = np.searchsorted(ids[lo:hi], fr * h * w + np.array([ry0 * w, ry1 * w]))
+                cols, rows = px[lo + a:lo + b], py[lo + a:lo + b]
+                where = np.flatnonzero((cols >= rx0) & (cols < rx1)) + (lo + a)
+                bx0, by0, bx1, by1 = (int(c) for c in scene.body_boxes[fr, i])
+                cw, rw = px[where], py[where]
+                picked.append(where)
+                seen.append((cw >= bx0) & (cw < bx1) & (rw >= by0) & (rw < by1))
+            sel = np.concatenate(picked) if picked else np.zeros(0, np.int64)
+            hit = np.concatenate(seen) if seen else np.zeros(0, bool)
+            fr_of = f[sel]
+            if ss > 1:
+                sel = (sel[:, None] * (ss * ss) + sub_rays[None]).ravel()
+                hit, fr_of = np.repeat(hit, ss * ss), np.repeat(fr_of, ss * ss)
+            center = torch.from_numpy(scene.centers[fr_of, i]).to(dev, torch.float32)
+            angle = torch.from_numpy(scene.angles[fr_of, i]).to(dev, torch.float32)
+            mouth = torch.from_numpy(scene.mouth[fr_of, i]).to(dev, torch.float32)
+            prims.append(Primitive(lk.kind, center, lk.half, angle, lk.color, lk.shininess, lk.pattern, mouth, lk.face,
+                                   lk.owner, torch.from_numpy(hit).to(dev), None, lk.profile, lk.axis_z,
+                                   torch.from_numpy(sel).to(dev)))  # fmt: skip
         out, owner, vis = self._composite(origin, d, prims, bcol, bdirect, bdepth)
         if ss == 1:
             return out, owner, vis
@@ -960,14 +1047,16 @@ class Renderer:
         if rest.numel():
             # Static surfaces keep their baked colour minus the direct light that moving bodies now block.
             pb = p[rest] + 1e-3 * self.to_light
-            vis = visibility([pr.subset(rest) for pr in prims], pb, self.to_light, self.settings.penumbra)
+            pos = _positions(t.shape[0], rest)
+            vis = visibility([pr.restrict(pos) for pr in prims], pb, self.to_light, self.settings.penumbra)
             out[rest] = bcol[rest] * (1 - bdirect[rest] * (1 - vis))[:, None]
             shadow[rest] = vis
         idx = on_body.nonzero().squeeze(1)
         if idx.numel():
             pn = p[idx] + hit.normal[idx] * 2e-3
             # Each fixture is tested only by the points whose ray to the light passes near it.
-            blockers = _shadow_culled(self.statics, pn, self.to_light) + [pr.subset(idx) for pr in prims]
+            pos = _positions(t.shape[0], idx)
+            blockers = _shadow_culled(self.statics, pn, self.to_light) + [pr.restrict(pos) for pr in prims]
             vis = visibility(blockers, pn, self.to_light, self.settings.penumbra)
             # Only bottles and cans have striped highlights; scenes without them skip that work.
             axis = hit.axis[idx] if any(pr.kind == "lathe" for pr in prims) else None
@@ -1013,6 +1102,32 @@ def _passes_near(to_center: torch.Tensor, d: torch.Tensor, radius: Param) -> tor
     along = (to_center * d).sum(-1)
     miss2 = (to_center * to_center).sum(-1) - along * along
     return (miss2 <= radius * radius) & (along > -radius)
+
+
+def _box_corners(center: np.ndarray, half: tuple[float, float, float], angle: float) -> np.ndarray:
+    """(8, 3): the corners of a box turned by `angle` about z, grown a hair (as a bounding sphere's reach is)."""
+    local = _CUBE_ARR * (np.asarray(half, np.float64) * 1.02 + 0.005)
+    c, s = math.cos(angle), math.sin(angle)
+    x, y = local[:, 0], local[:, 1]
+    return center + np.stack((c * x - s * y, s * x + c * y, local[:, 2]), axis=-1)
+
+
+def _hits_box(origin: torch.Tensor, d: torch.Tensor, half: tuple[float, float, float], angle: float) -> torch.Tensor:
+    """(...,) bool: the ray from `origin` ((..., 3) or (3,), relative to the box's centre) along `d` (..., 3) meets
+    the box (half sizes `half`, turned by `angle` about z) anywhere ahead of its origin (or starts inside it)."""
+    c, s = math.cos(angle), math.sin(angle)
+
+    def local(v: torch.Tensor) -> torch.Tensor:
+        x, y = v[..., 0], v[..., 1]
+        return torch.stack((c * x + s * y, -s * x + c * y, v[..., 2]), dim=-1)
+
+    ol, dl = local(origin), local(d)
+    h = d.new_tensor(half)
+    inv = 1.0 / torch.where(dl.abs() < 1e-9, torch.full_like(dl, 1e-9), dl)
+    t1, t2 = (-h - ol) * inv, (h - ol) * inv
+    tnear = torch.minimum(t1, t2).amax(-1)
+    tfar = torch.maximum(t1, t2).amin(-1)
+    return (tfar >= tnear) & (tfar > 0)
 
 
 def _area(r: list[int]) -> int:
