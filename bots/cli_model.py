@@ -11,13 +11,16 @@ from core.settings import Settings, SettingsError, write_config_value
 
 
 def cmd_tiny_ltx2(args: argparse.Namespace, settings: Settings) -> int:
+    from model.ltx2.tiny import write_tiny_ltx2  # here, not at the top: model.ltx2 loads torch (~1 s)
+
+    folder = Path(args.directory).expanduser().resolve()
     try:
-        from model.ltx2.tiny import write_tiny_ltx2
+        # model.ltx2 imports diffusers and transformers only when a model is built, so this is where a missing
+        # [ltx2] extra shows.
+        write_tiny_ltx2(folder, seed=args.seed)
     except ImportError as exc:
         sys.stderr.write(f"sorabox: the ltx2 backend needs the [ltx2] extra: {exc}\n")
         return 2
-    folder = Path(args.directory).expanduser().resolve()
-    write_tiny_ltx2(folder, seed=args.seed)
     sys.stdout.write(f"wrote a tiny random LTX-2 model to {folder} (a dry run: its clips are noise)\n")
     configured = settings.model_dir
     if configured is not None and configured.expanduser().resolve() != folder:
@@ -28,11 +31,9 @@ def cmd_tiny_ltx2(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_use(args: argparse.Namespace, settings: Settings) -> int:
-    try:
-        from model.ltx2.folder import ModelFolderError, check_model_folder
-    except ImportError as exc:
-        sys.stderr.write(f"sorabox: the ltx2 backend needs the [ltx2] extra: {exc}\n")
-        return 2
+    # The folder checks are plain file tests: they need no [ltx2] extra (imported here: model.ltx2 loads torch).
+    from model.ltx2.folder import ModelFolderError, check_model_folder
+
     folder = Path(args.directory).expanduser().resolve()
     try:
         checked = check_model_folder(folder)

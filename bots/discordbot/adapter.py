@@ -786,12 +786,18 @@ class DiscordAdapter:
             message = await dm.send(text, view=view, nonce=nonce)
         return str(message.id)
 
-    async def _post_clip(self, delivery: Delivery) -> tuple[str, str | None]:
-        assert self.client is not None and delivery.clip_id is not None
-        destination = delivery.destination
+    async def _full_channel(self, destination: Place) -> discord.abc.Messageable:
+        """The channel or thread itself (not a partial one): a clip needs its upload limit and, in a text
+        channel, a thread opened from its message."""
+        assert self.client is not None
         target = int(destination.thread_id or destination.channel_id)
         channel = self.client.get_channel(target) or await self.client.fetch_channel(target)
         assert isinstance(channel, discord.abc.Messageable)
+        return channel
+
+    async def _post_clip(self, delivery: Delivery) -> tuple[str, str | None]:
+        assert self.client is not None and delivery.clip_id is not None
+        channel = await self._full_channel(delivery.destination)
         limit = self._upload_limits.pop(delivery.job_id or "", None) or _guild_limit(channel)
         path = self.core.clip_payload_path(delivery)
         data = await asyncio.to_thread(_fit_upload, path, min(limit, REQUEST_LIMIT)) if path else None
@@ -838,12 +844,9 @@ class DiscordAdapter:
         latest messages: (message id, thread id)."""
         assert self.client is not None and self.client.user is not None
         destination = delivery.destination
-        target = int(destination.thread_id or destination.channel_id)
-        channel: discord.abc.Messageable = self._messageable(destination)
-        if delivery.kind == "clip":  # the full channel: a clip in a text channel also needs its thread
-            found = self.client.get_channel(target) or await self.client.fetch_channel(target)
-            assert isinstance(found, discord.abc.Messageable)
-            channel = found
+        channel: discord.abc.Messageable = (
+            await self._full_channel(destination) if delivery.kind == "clip" else self._messageable(destination)
+        )
         notice = render.fit(render.slash_commands(delivery.text))
         if delivery.kind != "clip" and destination.is_private:
             try:

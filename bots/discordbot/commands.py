@@ -88,6 +88,11 @@ def install(tree: app_commands.CommandTree[discord.Client], adapter: DiscordAdap
     aspects = [app_commands.Choice(name=name, value=name) for name in ASPECTS]
     everywhere = app_commands.allowed_contexts(guilds=True, dms=True, private_channels=False)
 
+    async def answer_privately(interaction: discord.Interaction, text: str, *, private: bool = False) -> None:
+        """A command in the core's text grammar whose answer only the asker sees."""
+        await interaction.response.defer(thinking=True, ephemeral=True)
+        await adapter.run_text(interaction, text, private=private)
+
     @tree.command(name="sora", description="Make a short video with sound from a prompt")
     @app_commands.describe(
         prompt="what happens in the clip",
@@ -136,21 +141,18 @@ def install(tree: app_commands.CommandTree[discord.Client], adapter: DiscordAdap
     @tree.command(name="quota", description="Your credits left today")
     @everywhere
     async def quota(interaction: discord.Interaction) -> None:
-        await interaction.response.defer(thinking=True, ephemeral=True)
-        await adapter.run_text(interaction, "quota")
+        await answer_privately(interaction, "quota")
 
     @tree.command(name="jobs", description="Your waiting, running and recent jobs")
     @everywhere
     async def jobs(interaction: discord.Interaction) -> None:
-        await interaction.response.defer(thinking=True, ephemeral=True)
-        await adapter.run_text(interaction, "jobs")
+        await answer_privately(interaction, "jobs")
 
     @tree.command(name="cancel", description="Cancel one of your jobs")
     @app_commands.describe(job="the job id")
     @everywhere
     async def cancel(interaction: discord.Interaction, job: str) -> None:
-        await interaction.response.defer(thinking=True, ephemeral=True)
-        await adapter.run_text(interaction, f"cancel {job}")
+        await answer_privately(interaction, f"cancel {job}")
 
     @tree.command(name="tree", description="The remix tree of a clip (in a clip's thread: that clip)")
     @app_commands.describe(clip="the clip id; leave empty inside a clip's thread")
@@ -163,28 +165,24 @@ def install(tree: app_commands.CommandTree[discord.Client], adapter: DiscordAdap
     @app_commands.describe(clip="the clip id")
     @everywhere
     async def delete(interaction: discord.Interaction, clip: str) -> None:
-        await interaction.response.defer(thinking=True, ephemeral=True)
-        await adapter.run_text(interaction, f"delete {clip}")
+        await answer_privately(interaction, f"delete {clip}")
 
     @tree.command(name="link", description="Join your accounts on other platforms (answer seen only by you)")
     @app_commands.describe(code="the code `link` gave you on your other account; leave empty to get one")
     @everywhere
     async def link(interaction: discord.Interaction, code: str | None = None) -> None:
-        await interaction.response.defer(thinking=True, ephemeral=True)
-        await adapter.run_text(interaction, f"link {code or ''}".strip(), private=True)
+        await answer_privately(interaction, f"link {code or ''}".strip(), private=True)
 
     @tree.command(name="links", description="Your accounts on other platforms joined to this one")
     @everywhere
     async def links(interaction: discord.Interaction) -> None:
-        await interaction.response.defer(thinking=True, ephemeral=True)
-        await adapter.run_text(interaction, "links", private=True)
+        await answer_privately(interaction, "links", private=True)
 
     @tree.command(name="unlink", description="Detach your account on a platform; it starts fresh")
     @app_commands.describe(platform="telegram, discord or web")
     @everywhere
     async def unlink(interaction: discord.Interaction, platform: str) -> None:
-        await interaction.response.defer(thinking=True, ephemeral=True)
-        await adapter.run_text(interaction, f"unlink {platform}", private=True)
+        await answer_privately(interaction, f"unlink {platform}", private=True)
 
     @tree.command(name="help", description="What sorabox can do")
     @app_commands.describe(command="a command to explain, e.g. cameo")

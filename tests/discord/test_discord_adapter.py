@@ -153,6 +153,18 @@ async def sora_clip(fake: FakeDiscord, user: FakeUser, prompt: str = PROMPT, **o
     return posts[-1]
 
 
+async def clip_and_a_remix_by_id(
+    fake: FakeDiscord, remixer: FakeUser, prompt: str
+) -> tuple[FakeMessage, list[FakeMessage]]:
+    """The owner's clip in #general, then `remixer`'s `/remix clip:<id>` of it: the clip and its thread's posts."""
+    post = await sora_clip(fake, fake.owner)
+    thread = fake.thread_of(post)
+    assert thread is not None
+    await fake.invoke_command("remix", user=remixer, clip=clip_id_of(post), prompt=prompt)
+    remixes = await fake.wait_until(lambda: clip_posts(fake, thread.id), within=20, what="the remix")
+    return post, remixes
+
+
 # ------------------------------------------------------------------------------------------------ settings
 
 
@@ -296,11 +308,7 @@ async def test_slash_remix_by_id_from_the_channel_lands_in_the_clip_thread(
     fake_discord: FakeDiscord, adapter: DiscordAdapter
 ) -> None:
     fake = fake_discord
-    post = await sora_clip(fake, fake.owner)
-    thread = fake.thread_of(post)
-    assert thread is not None
-    await fake.invoke_command("remix", user=fake.add_member("dan"), clip=clip_id_of(post), prompt="in slow motion")
-    remixes = await fake.wait_until(lambda: clip_posts(fake, thread.id), within=20, what="the remix")
+    _, remixes = await clip_and_a_remix_by_id(fake, fake.add_member("dan"), "in slow motion")
     assert "in slow motion" in remixes[0].content
     assert len(clip_posts(fake, fake.general.id)) == 1
 

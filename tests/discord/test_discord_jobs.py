@@ -17,6 +17,7 @@ from tests.discord.test_discord_adapter import (
     PROMPT,
     adapter,
     answered,
+    clip_and_a_remix_by_id,
     clip_id_of,
     clip_posts,
     core,
@@ -210,11 +211,7 @@ async def test_tree_by_id_from_the_channel_shows_the_remix_tree(
     fake_discord: FakeDiscord, adapter: DiscordAdapter
 ) -> None:
     fake = fake_discord
-    post = await sora_clip(fake, fake.owner)
-    thread = fake.thread_of(post)
-    assert thread is not None
-    await fake.invoke_command("remix", user=fake.add_member("bob"), clip=clip_id_of(post), prompt="make it blue")
-    [remix] = await fake.wait_until(lambda: clip_posts(fake, thread.id), within=20, what="the remix")
+    post, [remix] = await clip_and_a_remix_by_id(fake, fake.add_member("bob"), "make it blue")
     tree = await fake.invoke_command("tree", user=fake.owner, clip=clip_id_of(post))
     lines = (await answered(fake, tree, clip_id_of(remix))).content.splitlines()
     assert f"`{clip_id_of(post)}` alice made: {PROMPT}" in lines[0]

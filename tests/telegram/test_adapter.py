@@ -107,7 +107,9 @@ async def test_sora_in_a_forum_topic_posts_a_playable_mp4_there_and_a_second_use
         remix = await core.clip(clip_id_of(second))
         assert remix.parent_clip_id == clip_id_of(first) and remix.author == "Bob"
 
-        # /tree in the topic, replying to the remix: both clips, each linked to its message in this topic.
+        # /tree in the topic, replying to the remix: both clips, each linked to its message in this topic
+        # (once the adapter has recorded the remix's post: the message shows on the fake a moment before).
+        await recorded_posts(core, clip_id_of(second))
         asked = server.send_text(forum, alice, "/tree", thread_id=topic, reply_to=second["message_id"])
         answer = (await server.wait_for(lambda: [m for m in replies_to(server, forum, asked)
                                                  if "Remix tree" in m.get("text", "")]))[0]
@@ -576,35 +578,33 @@ async def recorded_posts(core: Sorabox, clip_id: str) -> list[PostRef]:
     raise AssertionError(f"no post of {clip_id} was recorded")
 
 
+async def clip_asked_in_a_group_that_became_a_supergroup(
+    server: FakeTelegram,
+) -> tuple[FakeUser, FakeChat, FakeChat, dict[str, Any], dict[str, Any]]:
+    """Zoe asks for a clip in a group that is upgraded meanwhile: (zoe, old group, supergroup, request, clip)."""
+    zoe = server.add_user("Zoe")
+    group = server.add_group("Old group", [zoe], supergroup=False)
+    successor = server.add_group("Old group", [zoe])
+    server.inject(
+        "sendVideo",
+        400,
+        description="Bad Request: group chat was upgraded to a supergroup chat",
+        parameters={"migrate_to_chat_id": successor.id},
+    )
+    request = server.send_text(group, zoe, "/sora a paper lantern rises")
+    clip = (await clip_in(server, successor))[0]
+    return zoe, group, successor, request, clip
+
+
 async def test_a_clip_for_a_group_that_became_a_supergroup_goes_to_the_new_chat(tmp_path: Path) -> None:
     async with world(tmp_path) as (_, server, _):
-        zoe = server.add_user("Zoe")
-        group = server.add_group("Old group", [zoe], supergroup=False)
-        successor = server.add_group("Old group", [zoe])
-        server.inject(
-            "sendVideo",
-            400,
-            description="Bad Request: group chat was upgraded to a supergroup chat",
-            parameters={"migrate_to_chat_id": successor.id},
-        )
-        server.send_text(group, zoe, "/sora a paper lantern rises")
-        clip = (await clip_in(server, successor))[0]
+        _, group, _, _, clip = await clip_asked_in_a_group_that_became_a_supergroup(server)
         assert videos(server, group) == [] and "reply_to_message" not in clip
 
 
 async def test_delete_after_a_group_migration_removes_the_clip_in_the_new_chat(tmp_path: Path) -> None:
     async with world(tmp_path) as (core, server, _):
-        zoe = server.add_user("Zoe")
-        group = server.add_group("Old group", [zoe], supergroup=False)
-        successor = server.add_group("Old group", [zoe])
-        server.inject(
-            "sendVideo",
-            400,
-            description="Bad Request: group chat was upgraded to a supergroup chat",
-            parameters={"migrate_to_chat_id": successor.id},
-        )
-        request = server.send_text(group, zoe, "/sora a paper lantern rises")
-        clip = (await clip_in(server, successor))[0]
+        zoe, group, successor, request, clip = await clip_asked_in_a_group_that_became_a_supergroup(server)
         clip_id = clip_id_of(clip)
         # The core knows where the clip is now: /tree links and replies that remix it point at the new chat.
         posts = await recorded_posts(core, clip_id)
