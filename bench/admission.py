@@ -25,14 +25,14 @@ import tempfile
 import time
 from pathlib import Path
 
-from core.executor import Executor
+from core.execution.local import Executor
 from core.identity import Actor, Place
-from core.quotas import QuotaPolicy
+from core.jobs.quotas import QuotaPolicy
 from core.service import Sorabox
 from core.settings import Settings
 from model.generator import CancelToken, Clip, GenerationRequest, ProgressCallback
 from storage.database import Database
-from storage.media import MediaStore
+from storage.media_store import MediaStore
 
 
 class HeldExecutor:

@@ -30,13 +30,13 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from core.events import JobDone, JobFailed  # noqa: E402
-from core.executor import Availability, Executor, LocalExecutor  # noqa: E402
-from core.ray_executor import RayConfig, RayExecutor  # noqa: E402
+from core.execution.local import Availability, Executor, LocalExecutor  # noqa: E402
+from core.execution.ray import RayConfig, RayExecutor  # noqa: E402
 from core.service import Sorabox  # noqa: E402
 from model.generator import CancelToken, Clip, GenerationRequest, ProgressCallback  # noqa: E402
 from model.registry import create_generator  # noqa: E402
 from storage.database import Database  # noqa: E402
-from storage.media import MediaStore  # noqa: E402
+from storage.media_store import MediaStore  # noqa: E402
 from tests.ray.cluster import LocalCluster, ray_environment  # noqa: E402
 from tests.support import actor, make_settings, place  # noqa: E402
 

@@ -8,7 +8,7 @@ import sys
 from dataclasses import replace
 from typing import TextIO
 
-from core.ray_executor import RayConfig, connect, replica_spec
+from core.execution.ray import RayConfig, connect, replica_spec
 from core.settings import Settings, SettingsError
 
 

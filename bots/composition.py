@@ -5,14 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from core.executor import Availability, Executor, LocalExecutor
+from core.execution.local import Availability, Executor, LocalExecutor
 from core.extensions import JobExtension
-from core.moderation import ModerationFile
+from core.jobs.moderation import ModerationFile
 from core.service import Sorabox
 from core.settings import Settings
 from model.registry import create_generator
 from storage.database import Database
-from storage.media import MediaStore
+from storage.media_store import MediaStore
 
 
 @dataclass
@@ -28,7 +28,7 @@ class Parts:
 def build_executor(settings: Settings) -> Executor:
     """The local worker, or the Ray cluster when SORABOX_EXECUTOR=ray."""
     if settings.executor == "ray":
-        from core.ray_executor import RayExecutor  # the [ray] extra
+        from core.execution.ray import RayExecutor  # the [ray] extra
 
         return RayExecutor.from_settings(settings)  # type: ignore[no-any-return]
     generator = create_generator(settings.backend, settings.environ, settings.model_dir)

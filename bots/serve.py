@@ -14,7 +14,7 @@ from aiohttp import web
 
 from bots.composition import build_core
 from bots.web import WebConsole
-from core.cameos import install_cameos
+from core.cameos.service import install_cameos
 from core.service import Sorabox
 from core.settings import Settings
 

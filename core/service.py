@@ -21,7 +21,7 @@ from typing import Any
 
 import sqlite_utils
 
-from core import counters, handles, jobstore, linking, quotas
+from core.clips.lineage import build_lineage, posts_of, render_tree
 from core.commands import (
     PARSERS,
     USAGE,
@@ -64,12 +64,16 @@ from core.events import (
     JobStarted,
     PostRef,
 )
-from core.executor import Executor, ExecutorUnavailable
+from core.execution.local import Executor, ExecutorUnavailable
 from core.extensions import JobExtension
 from core.identity import Actor, Place
-from core.lineage import build_lineage, posts_of, render_tree
-from core.moderation import ContentPolicy, ModerationPolicy
-from core.provenance import clip_meta, provenance
+from core.jobs import quotas
+from core.jobs import store as jobstore
+from core.jobs.moderation import ContentPolicy, ModerationPolicy
+from core.jobs.scheduler import FairQueue
+from core.ops import counters
+from core.people import handles, linking
+from core.provenance.metadata import clip_meta, provenance
 from core.records import (
     ClipRecord,
     Delivery,
@@ -80,13 +84,12 @@ from core.records import (
     iso,
     new_id,
 )
-from core.scheduler import FairQueue
 from core.settings import Settings
 from core.texts import caption, clip_notes, duration, render_jobs, summary
 from model.generator import CancelToken, Clip, GenerationCancelled, GenerationError, GenerationRequest, SourceClip
 from model.media import EncodeOptions, MediaError, decode_clip, encode_mp4
 from storage.database import Database, one
-from storage.media import MediaStore
+from storage.media_store import MediaStore
 
 log = logging.getLogger(__name__)
 

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from core.commands import Limits
-from core.quotas import QuotaPolicy
+from core.jobs.quotas import QuotaPolicy
 
 PREFIX = "SORABOX_"
 

@@ -5,7 +5,7 @@ at a time (`max_ongoing_requests=1`), so the service's fair queue, not Ray's, de
 Progress and cancel travel through a small `JobBoard` actor the service owns: the replica pushes step
 events into it and polls it for a cancel between steps. The clip comes back through Ray's object store.
 
-Needs the [ray] extra; `core.ray_executor` is the service side.
+Needs the [ray] extra; `core.execution.ray` is the service side.
 """
 
 from __future__ import annotations

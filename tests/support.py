@@ -12,13 +12,13 @@ from pathlib import Path
 import numpy as np
 
 from core.events import Event
-from core.executor import LocalExecutor
+from core.execution.local import LocalExecutor
 from core.identity import Actor, Place
 from core.service import Sorabox
 from core.settings import Settings
 from model.generator import CancelToken, Clip, GenerationRequest, ProgressCallback
 from storage.database import Database
-from storage.media import MediaStore
+from storage.media_store import MediaStore
 
 
 class ToneGenerator:

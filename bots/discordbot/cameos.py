@@ -20,14 +20,14 @@ import discord
 from discord import app_commands
 
 from bots.discordbot import render
+from core.cameos.consent import CameoError, normalise_handle
 from core.commands import clean_text
-from core.consent import CameoError, normalise_handle
 from core.identity import Actor, Place
 from core.records import Reply
 
 if TYPE_CHECKING:  # core.cameos pulls in OpenCV; it is loaded by whoever installed cameos, not by the adapter
     from bots.discordbot.adapter import DiscordAdapter
-    from core.cameos import Cameos, ForgetMe
+    from core.cameos.service import Cameos, ForgetMe
 
 log = logging.getLogger(__name__)
 
@@ -110,7 +110,7 @@ def person_actor(user: discord.User | discord.Member) -> Actor:
 
 def forget_command(target_id: int | None, confirm: bool) -> ForgetMe:
     """The core's `forgetme [discord:<id>] [confirm]` command."""
-    from core.cameos import ForgetMe  # already loaded: this runs only when the service installed cameos
+    from core.cameos.service import ForgetMe  # already loaded: this runs only when the service installed cameos
 
     return ForgetMe(None if target_id is None else f"{PLATFORM}:{target_id}", confirm)
 

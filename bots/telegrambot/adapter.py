@@ -74,7 +74,7 @@ from core.service import Sorabox
 from model.media import DoesNotFit, decode_clip, fit_to_bytes
 
 if TYPE_CHECKING:  # the cameo service pulls in OpenCV and the voice detector; only its type is needed here
-    from core.cameos import Cameos
+    from core.cameos.service import Cameos
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")

@@ -25,10 +25,9 @@ from aiohttp import BodyPartReader, web
 
 from bots.web.hub import LiveHub
 from bots.web.signing import Signer, load_key
-from core import console_threads, metrics
-from core.accounts import PLATFORM, Account, AccountError, Accounts, Session, SigninLocked
 from core.commands import ALIASES, USAGE
-from core.console_threads import ConsoleThreads, Message, UnknownThread
+from core.console import threads as console_threads
+from core.console.threads import ConsoleThreads, Message, UnknownThread
 from core.errors import SoraboxError, UnknownClip
 from core.events import (
     ClipDeleted,
@@ -43,12 +42,14 @@ from core.events import (
     JobStarted,
 )
 from core.identity import Place
+from core.ops import metrics
+from core.people.accounts import PLATFORM, Account, AccountError, Accounts, Session, SigninLocked
 from core.records import Delivery, LineageNode
 from core.service import Sorabox
 from core.settings import Settings, SettingsError
 
 if TYPE_CHECKING:
-    from core.cameos import Cameos
+    from core.cameos.service import Cameos
 
 log = logging.getLogger(__name__)
 

@@ -2,7 +2,7 @@
 
 `/metrics` used to derive these from audit rows and jobs, which `forgetme` deletes, so a Prometheus
 counter could go down; deriving them also read whole tables on every scrape. One row per counter and
-label, bumped in the transaction that records what it counts (`core.counters`).
+label, bumped in the transaction that records what it counts (`core.ops.counters`).
 
 They start at zero here rather than from the rows still left: Prometheus reads the drop at the
 upgrade as a counter reset, as it does after a restart.

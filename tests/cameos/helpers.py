@@ -9,12 +9,12 @@ from pathlib import Path
 
 import numpy as np
 
-from core.cameos import Cameos, install_cameos
+from core.cameos.service import Cameos, install_cameos
 from core.identity import Actor, Place
 from core.service import Sorabox
 from model.likeness import Likeness, LikenessChecker
 from storage.database import Database
-from storage.media import MediaStore
+from storage.media_store import MediaStore
 from tests.support import ToneGenerator, running_core
 
 

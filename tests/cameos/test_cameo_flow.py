@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from core import quotas
 from core.events import ClipDeleted, JobCancelled, JobDone
+from core.jobs import quotas
 from core.records import Reply
 from model.likeness import LikenessChecker
 from tests.cameos.helpers import GROUP, OTHER_GROUP, Rig, cameo_core, dm, person, synthetic_likeness

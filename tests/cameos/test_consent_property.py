@@ -17,8 +17,8 @@ import numpy as np
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from core import quotas
 from core.identity import Place
+from core.jobs import quotas
 from model.generator import CancelToken, Clip, GenerationRequest, ProgressCallback
 from tests.cameos.helpers import GROUP, OTHER_GROUP, cameo_core, dm, person, synthetic_likeness
 

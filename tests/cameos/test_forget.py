@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from core import quotas
 from core.events import ClipDeleted, JobDone
 from core.identity import Place
+from core.jobs import quotas
 from tests.cameos.helpers import GROUP, Rig, cameo_core, dm, person, synthetic_likeness
 from tests.support import wait_for
 
@@ -120,7 +120,7 @@ async def test_forgetme_needs_a_recent_confirmation_and_only_admins_can_forget_s
 
 
 async def test_forgetting_a_web_console_user_removes_their_account_sessions_and_links(tmp_path: Path) -> None:
-    from core.accounts import Accounts
+    from core.people.accounts import Accounts
 
     async with cameo_core(tmp_path, provenance=False) as rig:
         accounts = Accounts(rig.db)

@@ -16,7 +16,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from core.events import JobDone
-from core.watermark import WatermarkStyle, draw_watermark, watermark_text
+from core.provenance.watermark import WatermarkStyle, draw_watermark, watermark_text
 from model.generator import CancelToken, Clip, no_progress
 from model.media import decode_clip
 from tests.cameos.helpers import GROUP, cameo_core, person
@@ -161,8 +161,8 @@ async def test_a_clip_carries_its_metadata_and_a_c2pa_manifest_signed_by_the_ope
 def test_signing_needs_both_the_certificate_and_the_key() -> None:
     import pytest
 
+    from core.provenance.c2pa import C2paCredentials
     from core.settings import SettingsError
-    from core.signing import C2paCredentials
 
     assert C2paCredentials.from_environ({}) is None
     with pytest.raises(SettingsError, match="SORABOX_C2PA_CERT and SORABOX_C2PA_KEY"):

@@ -14,8 +14,8 @@ from typing import Any
 
 import pytest
 
-from core import quotas
 from core.identity import Actor, Place
+from core.jobs import quotas
 from tests.cameos.helpers import Rig, cameo_core, synthetic_likeness
 from tests.cameos.reference import needs_espeak, speaking_astronaut
 from tests.fakes.telegram_harness import (

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from bots.composition import NoExecutor, build_core
-from core.quotas import unbalanced_jobs
+from core.jobs.quotas import unbalanced_jobs
 from core.settings import Settings
 from storage.database import Database, one
 from tests.support import actor, place

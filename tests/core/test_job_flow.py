@@ -3,7 +3,7 @@ import threading
 from datetime import timedelta
 
 from core.events import JobCancelled, JobDone, JobFailed, JobProgress, JobQueued, JobStarted
-from core.quotas import unbalanced_jobs
+from core.jobs.quotas import unbalanced_jobs
 from core.service import DELIVERY_LEASE_SECONDS
 from model.generator import GenerationError
 from model.media import probe
@@ -253,10 +253,10 @@ async def test_moderation_refuses_for_free_and_is_audited(tmp_path):
 
 
 async def test_a_database_error_while_starting_a_job_does_not_stop_the_scheduler(tmp_path, monkeypatch):
-    import core.jobstore
+    import core.jobs.store
     import core.service
 
-    real_start = core.jobstore.start
+    real_start = core.jobs.store.start
     failures = []
 
     def flaky_start(db, job_id, now):
@@ -265,7 +265,7 @@ async def test_a_database_error_while_starting_a_job_does_not_stop_the_scheduler
             raise OSError("disk I/O error")
         return real_start(db, job_id, now)
 
-    monkeypatch.setattr(core.jobstore, "start", flaky_start)
+    monkeypatch.setattr(core.jobs.store, "start", flaky_start)
     monkeypatch.setattr(core.service, "SCHEDULER_RETRY_SECONDS", 0.05)
     async with running_core(tmp_path) as core_service:
         events = core_service.bus.subscribe()

@@ -9,7 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from core.events import JobCancelled, JobDone, JobFailed
-from core.quotas import unbalanced_jobs
+from core.jobs.quotas import unbalanced_jobs
 from model.generator import GenerationError
 from tests.support import ToneGenerator, actor, place, running_core
 

@@ -1,7 +1,7 @@
 import threading
 
 from core.events import ClipDeleted, JobDone, JobStarted
-from core.quotas import unbalanced_jobs
+from core.jobs.quotas import unbalanced_jobs
 from tests.support import ToneGenerator, actor, place, running_core, wait_for
 
 

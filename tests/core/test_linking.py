@@ -8,7 +8,7 @@ from typing import Any
 
 from core.events import JobDone
 from core.identity import Actor, Place
-from core.linking import MAX_WRONG_TRIES
+from core.people.linking import MAX_WRONG_TRIES
 from tests.cameos.helpers import GROUP, Rig, cameo_core, dm, synthetic_likeness
 from tests.support import wait_for
 

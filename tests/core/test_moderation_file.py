@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from core.moderation import ModerationFile, ModerationPolicy, Refusal
+from core.jobs.moderation import ModerationFile, ModerationPolicy, Refusal
 from core.service import Sorabox
 from core.settings import SettingsError
 from tests.support import actor, place, running_core
@@ -67,7 +67,7 @@ def test_an_edit_applies_to_the_next_request_and_a_broken_edit_keeps_the_old_lis
     assert policy.check("pineapple pizza", "test:guild") is None
     write(path, POLICY)
     assert policy.check("pineapple pizza", "test:guild") == Refusal("community rules", "pineapple")
-    with caplog.at_level(logging.WARNING, logger="core.moderation"):
+    with caplog.at_level(logging.WARNING, logger="core.jobs.moderation"):
         write(path, "[communities\n", bump_ns=10_000_000)
         assert policy.check("pineapple pizza", "test:guild") == Refusal("community rules", "pineapple")
     assert "kept the previous lists" in caplog.text

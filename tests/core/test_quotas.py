@@ -3,7 +3,7 @@ from datetime import UTC, datetime
 import pytest
 
 from core.identity import Actor, Place
-from core.quotas import QuotaPolicy, allowance
+from core.jobs.quotas import QuotaPolicy, allowance
 from storage.database import Database
 from tests.support import actor, place, running_core
 

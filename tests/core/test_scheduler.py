@@ -1,4 +1,4 @@
-from core.scheduler import FairQueue
+from core.jobs.scheduler import FairQueue
 
 
 def test_users_take_turns_whatever_order_they_queued_in():

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from core.ray_executor import RayConfig, SharedClip, probe
+from core.execution.ray import RayConfig, SharedClip, probe
 from core.settings import SettingsError
 from model.generator import Clip
 from tests.ray.cluster import free_port

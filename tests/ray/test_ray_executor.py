@@ -23,7 +23,7 @@ import pytest
 
 from bots.serve import run_service
 from core.events import JobCancelled, JobDone, JobFailed, JobProgress, JobQueued, JobStarted
-from core.ray_executor import RayConfig, RayExecutor
+from core.execution.ray import RayConfig, RayExecutor
 from core.service import Sorabox
 from model.media import decode_clip, probe
 from tests.fakes.telegram_server import FakeTelegram, no_real_network, telegram_server

@@ -2,7 +2,7 @@ import hashlib
 
 import pytest
 
-from storage.media import MediaStore
+from storage.media_store import MediaStore
 
 
 def test_files_are_named_by_their_content(tmp_path):
@@ -25,7 +25,7 @@ def test_a_failed_write_leaves_no_file(tmp_path, monkeypatch):
     def broken_fsync(fd):
         raise OSError("disk full")
 
-    monkeypatch.setattr("storage.media.os.fsync", broken_fsync)
+    monkeypatch.setattr("storage.media_store.os.fsync", broken_fsync)
     with pytest.raises(OSError, match="disk full"):
         store.put(b"data")
     assert store.files() == []

@@ -41,7 +41,7 @@ async def core_with(
     """`running_core`, with cameos installed before the start when asked (as `sorabox serve` would)."""
 
     def install(core: Sorabox) -> None:
-        from core.cameos import install_cameos
+        from core.cameos.service import install_cameos
 
         core.cameos = install_cameos(core, core.settings, provenance=False)  # type: ignore[attr-defined]
 

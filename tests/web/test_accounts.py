@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from core.accounts import SIGNIN_TRIES, SIGNIN_WINDOW, AccountError, Accounts, SigninLocked
+from core.people.accounts import SIGNIN_TRIES, SIGNIN_WINDOW, AccountError, Accounts, SigninLocked
 from storage.database import Database, one
 
 

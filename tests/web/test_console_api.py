@@ -7,7 +7,7 @@ import re
 import threading
 from urllib.parse import parse_qs, urlsplit
 
-from core.accounts import hash_password, verify_password
+from core.people.accounts import hash_password, verify_password
 from model.media import probe
 from tests.support import ToneGenerator
 from tests.web.helpers import (

@@ -7,7 +7,7 @@ import threading
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from core.executor import Availability, ExecutorUnavailable, LocalExecutor
+from core.execution.local import Availability, ExecutorUnavailable, LocalExecutor
 from core.records import iso
 from model.generator import CancelToken, Clip, GenerationRequest, ProgressCallback
 from tests.cameos.helpers import synthetic_likeness

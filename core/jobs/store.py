@@ -16,8 +16,9 @@ from typing import Any
 
 import sqlite_utils
 
-from core import counters, quotas
 from core.identity import Actor, Place
+from core.jobs import quotas
+from core.ops import counters
 from core.records import ACTIVE_STATES, ClipRecord, Delivery, JobRecord, iso, new_id
 from storage.database import insert, one
 

@@ -99,7 +99,7 @@ class C2paSigning(JobExtension):
 
 def provenance_extensions(environ: Mapping[str, str], backend: str = "") -> list[JobExtension]:
     """The watermark always, then C2PA signing when configured: the watermark must be in the signed pixels."""
-    from core.watermark import Watermark
+    from core.provenance.watermark import Watermark
 
     service_name = environ.get("SORABOX_SERVICE_NAME", "sorabox")
     extensions: list[JobExtension] = [Watermark(service_name)]

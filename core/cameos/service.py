@@ -20,9 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 import sqlite_utils
 
-from core import jobstore
-from core.commands import PARSERS, Delete, Limits, cameo_handles, clean_text
-from core.consent import (
+from core.cameos.consent import (
     VISIBILITY,
     Cameo,
     CameoError,
@@ -40,12 +38,14 @@ from core.consent import (
     refusal_reason,
     wishes,
 )
+from core.commands import PARSERS, Delete, Limits, cameo_handles, clean_text
 from core.errors import BadCommand, NotAllowed, Refused, SoraboxError, UnknownClip
 from core.extensions import JobExtension
-from core.forget import ForgetReport, forget_user, mark_clips_deleted, settle_removal
 from core.identity import Actor, Place
+from core.jobs import store as jobstore
+from core.people.forget import ForgetReport, forget_user, mark_clips_deleted, settle_removal
+from core.provenance.c2pa import provenance_extensions
 from core.records import JobRecord, Reply, iso, new_id
-from core.signing import provenance_extensions
 from core.texts import short
 from model.generator import CameoRef, Clip, GenerationRequest
 from model.likeness import (

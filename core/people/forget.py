@@ -17,10 +17,10 @@ from typing import TYPE_CHECKING
 
 import sqlite_utils
 
-from core import jobstore
+from core.clips.lineage import posts_of
 from core.events import ClipDeleted, PostRef
-from core.handles import forget_account_handles
-from core.lineage import posts_of
+from core.jobs import store as jobstore
+from core.people.handles import forget_account_handles
 from core.records import ACTIVE_STATES, iso
 from storage.database import insert, one
 

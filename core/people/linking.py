@@ -17,11 +17,11 @@ from typing import TYPE_CHECKING
 
 import sqlite_utils
 
-from core import jobstore
 from core.commands import Limits
 from core.errors import BadCommand
 from core.identity import Actor, Place
-from core.merge import merge_users
+from core.jobs import store as jobstore
+from core.people.merge import merge_users
 from core.records import ACTIVE_STATES, Reply, iso
 from storage.database import insert, one
 

@@ -19,9 +19,9 @@ from typing import Any
 
 import sqlite_utils
 
-from core import jobstore
 from core.errors import SoraboxError
 from core.identity import Actor
+from core.jobs import store as jobstore
 from core.records import iso, new_id
 from storage.database import Database, insert, one
 

@@ -16,7 +16,7 @@ import sqlite_utils
 
 from core.errors import SoraboxError
 from core.identity import Place
-from core.moderation import Refusal
+from core.jobs.moderation import Refusal
 from storage.database import one
 
 VISIBILITY = ("me", "approved", "community", "everyone")

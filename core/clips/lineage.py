@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import sqlite_utils
 
-from core import jobstore
 from core.errors import UnknownClip
 from core.events import PostRef
 from core.identity import Place
+from core.jobs import store as jobstore
 from core.records import ClipRecord, LineageNode
 from core.texts import short
 from storage.database import one

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 
 import sqlite_utils
 
-from core import counters
+from core.ops import counters
 from core.records import iso
 
 # The busy ratio looks back this far: long enough to smooth one job, short enough to show a stall.

@@ -34,7 +34,7 @@ from typing import Any
 
 import numpy as np
 
-from core.executor import Availability, ExecutorUnavailable
+from core.execution.local import Availability, ExecutorUnavailable
 from core.settings import Settings, SettingsError, env_float
 from model.generator import CancelToken, Clip, GenerationCancelled, GenerationError, GenerationRequest, ProgressCallback
 

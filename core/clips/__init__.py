@@ -1,0 +1,1 @@
+"""Clips once made: lookups, lineage (the remix tree) and deletion."""

@@ -1,0 +1,1 @@
+"""State only the web console has: its chat threads and their messages."""

@@ -1,0 +1,1 @@
+"""Operational numbers: monotonic counters and the Prometheus snapshot."""

@@ -1,0 +1,1 @@
+"""People across platforms: web accounts, linked identities, merging, @handles and forgetting."""
