@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import logging
 import os
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TextIO
 
@@ -53,7 +54,16 @@ def _settings(args: argparse.Namespace) -> Settings:
         environ["SORABOX_BACKEND"] = args.backend
     if getattr(args, "data_dir", None):
         environ["SORABOX_DATA_DIR"] = str(args.data_dir)
-    return Settings.from_env(environ, Path(args.config) if getattr(args, "config", None) else None)
+    return Settings.from_env(environ, cli_config_path(getattr(args, "config", None), environ))
+
+
+def cli_config_path(flag: str | None, environ: Mapping[str, str]) -> Path:
+    """`--config`, else `SORABOX_CONFIG`, else `./sorabox.toml`: only the command line looks in the working folder."""
+    if flag:
+        return Path(flag)
+    if environ.get("SORABOX_CONFIG"):
+        return Path(environ["SORABOX_CONFIG"])
+    return Path("sorabox.toml")
 
 
 def cmd_generate(args: argparse.Namespace, settings: Settings) -> int:
@@ -105,7 +115,8 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     from bots.serve import serve
 
     if args.port is not None:
-        settings = Settings.from_env({**settings.environ, "SORABOX_WEB_PORT": str(args.port)})
+        environ = {**settings.environ, "SORABOX_WEB_PORT": str(args.port)}
+        settings = dataclasses.replace(settings, web_port=args.port, environ=environ)
     return serve(settings)
 
 
@@ -217,11 +228,24 @@ def main(argv: Sequence[str] | None = None) -> int:
         handler: Handler = args.func
         return handler(args, settings)
     except (SettingsError, GenerationError) as exc:
-        # A setting the service cannot use (a malformed token, a backend without its weights): say which.
-        sys.stderr.write(f"sorabox: {exc}\n")
+        # A setting the service cannot use (a malformed token, a backend without its weights, a taken port): say which.
+        _say_failure(f"sorabox: {exc}")
         return 2
     except KeyboardInterrupt:
         return 130
+
+
+def _say_failure(line: str) -> None:
+    """Write one line to stderr, falling back to the process's original stderr if the current one is closed."""
+    for stream in (sys.stderr, sys.__stderr__):
+        try:
+            if stream is not None:
+                stream.write(line.splitlines()[0] if line else line)
+                stream.write("\n")
+                stream.flush()
+                return
+        except (ValueError, OSError):  # closed or broken: try the next one
+            continue
 
 
 if __name__ == "__main__":

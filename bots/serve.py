@@ -16,7 +16,7 @@ from bots.composition import build_core
 from bots.web import WebConsole
 from core.cameos.service import install_cameos
 from core.service import Sorabox
-from core.settings import Settings
+from core.settings import Settings, SettingsError
 
 log = logging.getLogger("sorabox.serve")
 
@@ -58,10 +58,13 @@ def build_adapters(core: Sorabox, settings: Settings, app: web.Application) -> t
 async def run_service(
     settings: Settings,
     stop: asyncio.Event,
-    out: TextIO = sys.stdout,
+    out: TextIO | None = None,
     on_ready: Callable[[str], None] | None = None,
 ) -> int:
     """Run until `stop` is set; returns the process exit code."""
+    # Looked up per call, not bound as a default at import: the stream in place then may be closed by now
+    # (a test harness swaps sys.stdout per test), which once failed a start with "I/O operation on closed file".
+    out = out if out is not None else sys.stdout
     parts = build_core(settings)
     core = parts.core
     app = web.Application(client_max_size=64 * 1024 * 1024)
@@ -79,23 +82,27 @@ async def run_service(
     try:
         await runner.setup()
         site = web.TCPSite(runner, settings.web_host, settings.web_port)
-        await site.start()
+        try:
+            await site.start()
+        except OSError as exc:
+            raise SettingsError(
+                f"cannot listen on {settings.web_host}:{settings.web_port} ({exc.strerror or exc}); "
+                "set SORABOX_WEB_PORT to a free port"
+            ) from exc
         port = runner.addresses[0][1] if runner.addresses else settings.web_port
         address = settings.public_url or f"http://{settings.web_host}:{port}"
         console.set_base_url(address)
         for adapter in adapters:
             await adapter.start()
             started.append(adapter)
-        out.write(f"sorabox is serving on {address} (backend: {core.executor.backend})\n")
+        _tell(out, f"sorabox is serving on {address} (backend: {core.executor.backend})")
         notice = await console.first_start_notice()
         if notice:
-            out.write(notice + "\n")
-        out.flush()
+            _tell(out, notice)
         if on_ready is not None:
             on_ready(address)
         await stop.wait()
-        out.write("shutting down: running jobs go back to the queue\n")
-        out.flush()
+        _tell(out, "shutting down: running jobs go back to the queue")
     finally:
         for adapter in reversed(started):
             try:
@@ -106,6 +113,15 @@ async def run_service(
         await runner.cleanup()
         await parts.close()
     return 0
+
+
+def _tell(out: TextIO, line: str) -> None:
+    """Print a status line for the operator; a closed stdout (a detached terminal) must not stop the service."""
+    try:
+        out.write(line + "\n")
+        out.flush()
+    except (ValueError, OSError):
+        log.info("%s", line)
 
 
 def serve(settings: Settings) -> int:

@@ -41,16 +41,23 @@ def _flatten(data: Mapping[str, Any], prefix: str = "") -> dict[str, str]:
     return flat
 
 
-def config_path(environ: Mapping[str, str], toml_path: Path | None = None) -> Path:
-    """The `sorabox.toml` in use: the one given, else `SORABOX_CONFIG`, else `./sorabox.toml`."""
-    return toml_path or Path(environ.get("SORABOX_CONFIG", "sorabox.toml"))
+def config_path(environ: Mapping[str, str], toml_path: Path | None = None) -> Path | None:
+    """The `sorabox.toml` in use: the one given, else `SORABOX_CONFIG`, else none.
+
+    Only the command line falls back to `./sorabox.toml` (it passes that path in): a library or a test that builds
+    settings never reads a file from whatever directory it happens to run in.
+    """
+    if toml_path is not None:
+        return toml_path
+    named = environ.get("SORABOX_CONFIG", "")
+    return Path(named) if named else None
 
 
 def merged_environment(environ: Mapping[str, str], toml_path: Path | None = None) -> dict[str, str]:
     """The environment with `sorabox.toml` values filled in underneath it."""
     path = config_path(environ, toml_path)
     merged: dict[str, str] = {}
-    if path.exists():
+    if path is not None and path.exists():
         try:
             merged.update(_flatten(tomllib.loads(path.read_text())))
         except tomllib.TOMLDecodeError as exc:
@@ -147,7 +154,7 @@ class Settings:
     # Seconds a clip's generation takes before any has been measured; queue estimates start here.
     initial_estimate_seconds: float = 10.0
     environ: Mapping[str, str] = field(default_factory=dict, repr=False)
-    config_path: Path = Path("sorabox.toml")  # the sorabox.toml read (it may not exist)
+    config_path: Path | None = None  # the sorabox.toml read (it may not exist); None: no file was named
 
     @property
     def database_path(self) -> Path:

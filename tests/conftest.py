@@ -1,10 +1,12 @@
-"""Suite-wide guards: nothing in the tests may reach the real network."""
+"""Suite-wide guards: nothing in the tests may reach the real network or read the operator's configuration."""
 
 from __future__ import annotations
 
 import ipaddress
+import os
 import socket
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -50,3 +52,30 @@ def no_network(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     monkeypatch.setenv("TRANSFORMERS_OFFLINE", "1")
     yield
+
+
+@pytest.fixture(autouse=True)
+def isolated_settings(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Each test gets an empty config path and its own data dir, whatever the developer's shell or checkout holds.
+
+    A `./sorabox.toml` naming a model (which `sorabox model tiny-ltx2 --use` writes) once made a serve test load it and
+    serve forever; SORABOX_* variables from the developer's shell would leak in the same way.
+    """
+    for name in list(os.environ):
+        if name.startswith("SORABOX_"):
+            monkeypatch.delenv(name)
+    home = tmp_path_factory.mktemp("sorabox-home")
+    monkeypatch.setenv("SORABOX_CONFIG", str(home / "sorabox.toml"))  # never created: an empty configuration
+    monkeypatch.setenv("SORABOX_DATA_DIR", str(home / "data"))
+    return home
+
+
+# Tests that start Chromium, Ray, the tiny LTX-2 model or a whole `sorabox serve` need more than a unit test's limit.
+LONG_TEST_TIMEOUT = 180.0
+LONG_MARKERS = ("slow", "browser", "ray", "ltx2")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if item.get_closest_marker("timeout") is None and any(item.get_closest_marker(m) for m in LONG_MARKERS):
+            item.add_marker(pytest.mark.timeout(LONG_TEST_TIMEOUT))

@@ -1,4 +1,7 @@
+import asyncio
+import io
 import os
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -6,6 +9,8 @@ from pathlib import Path
 import pytest
 
 from bots.cli import main
+from bots.serve import run_service  # imported at collection, as the bug needed: before any test swapped sys.stdout
+from core.settings import Settings
 from model.media import probe
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -112,3 +117,59 @@ def test_serve_with_a_backend_that_cannot_load_says_why_and_exits(tmp_path, caps
     err = capsys.readouterr().err
     assert "needs SORABOX_MODEL_DIR" in err or "needs the [ltx2] extra" in err
     assert "Traceback" not in err
+
+
+def test_serve_on_a_taken_port_says_so_in_one_line_and_exits_2(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("SORABOX_DATA_DIR", str(tmp_path))
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        assert main(["serve", "--port", str(port)]) == 2
+    err = capsys.readouterr().err
+    assert f"cannot listen on 127.0.0.1:{port}" in err and "SORABOX_WEB_PORT" in err
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
+
+
+def test_a_failed_start_is_reported_even_when_stdout_and_stderr_are_closed(tmp_path, capfd, monkeypatch):
+    """A harness or a detached terminal can leave the streams closed; the reason still reaches the process's stderr."""
+    closed_out, closed_err = io.StringIO(), io.StringIO()
+    closed_out.close()
+    closed_err.close()
+    monkeypatch.setattr(sys, "stdout", closed_out)
+    monkeypatch.setattr(sys, "stderr", closed_err)
+    monkeypatch.setenv("SORABOX_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("SORABOX_BACKEND", "ltx2")
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        assert main(["serve", "--port", str(taken.getsockname()[1])]) == 2
+    err = capfd.readouterr().err
+    assert "needs SORABOX_MODEL_DIR" in err or "needs the [ltx2] extra" in err
+
+
+def test_serve_prints_its_address_to_the_stdout_of_the_moment_not_the_one_at_import(tmp_path, capsys):
+    """The stream a default argument bound at import may be closed by the time serve runs."""
+    settings = Settings.from_env({"SORABOX_DATA_DIR": str(tmp_path), "SORABOX_WEB_PORT": "0"})
+
+    async def serve_briefly() -> int:
+        stop = asyncio.Event()
+        return await run_service(settings, stop, on_ready=lambda _address: stop.set())
+
+    assert asyncio.run(serve_briefly()) == 0
+    assert "sorabox is serving on http://127.0.0.1:" in capsys.readouterr().out
+
+
+def test_settings_read_no_sorabox_toml_unless_one_is_named(tmp_path, monkeypatch):
+    (tmp_path / "sorabox.toml").write_text('backend = "ltx2"\n')
+    monkeypatch.chdir(tmp_path)
+    assert Settings.from_env({}).backend == "procedural"
+    assert Settings.from_env({"SORABOX_CONFIG": str(tmp_path / "sorabox.toml")}).backend == "ltx2"
+
+
+def test_the_command_line_reads_the_sorabox_toml_in_the_working_directory(tmp_path, capsys, monkeypatch):
+    (tmp_path / "sorabox.toml").write_text('web_port = "eighty"\n')
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("SORABOX_CONFIG")
+    assert main(["jobs"]) == 2
+    assert "SORABOX_WEB_PORT must be a whole number" in capsys.readouterr().err
