@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import dataclasses
-import logging
 import os
 import sys
 import time
@@ -13,6 +12,7 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TextIO
 
+from bots.logs import configure_logging
 from core.commands import ASPECTS, Limits, _seconds, _size
 from core.errors import BadCommand
 from core.identity import Actor, Place
@@ -220,11 +220,10 @@ def _extensions() -> list[Callable[[argparse._SubParsersAction], None]]:  # type
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
     try:
         settings = _settings(args)
+        # After the settings, so the secrets of sorabox.toml are masked as well as those of the environment.
+        configure_logging(settings.environ, verbose=args.verbose)
         handler: Handler = args.func
         return handler(args, settings)
     except (SettingsError, GenerationError) as exc:
