@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shlex
 import sys
 from pathlib import Path
 
@@ -17,17 +18,29 @@ def cmd_tiny_ltx2(args: argparse.Namespace, settings: Settings) -> int:
     try:
         # model.ltx2 imports diffusers and transformers only when a model is built, so this is where a missing
         # [ltx2] extra shows.
-        write_tiny_ltx2(folder, seed=args.seed)
+        write_tiny_ltx2(folder, seed=args.seed, version=args.version, distilled=args.distilled)
     except ImportError as exc:
         sys.stderr.write(f"sorabox: the ltx2 backend needs the [ltx2] extra: {exc}\n")
         return 2
-    sys.stdout.write(f"wrote a tiny random LTX-2 model to {folder} (a dry run: its clips are noise)\n")
+    shape = f"LTX-{args.version}{' distilled' if args.distilled else ''}"
+    sys.stdout.write(f"wrote a tiny random {shape} model to {folder} (a dry run: its clips are noise)\n")
+    if args.use:
+        return _use(folder, settings)
+    # A dry run never changes what `serve` runs by itself (issue 21): say how to make it the model.
     configured = settings.model_dir
-    if configured is not None and configured.expanduser().resolve() != folder:
-        # The operator chose a model already; a dry run must not quietly replace it.
-        sys.stdout.write(f"--backend ltx2 still loads {configured}; `sorabox model use {folder}` switches\n")
-        return 0
-    return _use(folder, settings)
+    if configured is not None:
+        sys.stdout.write(f"--backend ltx2 still loads {configured}\n")
+    sys.stdout.write(f"to use it: {_use_command(folder, settings)}\n")
+    return 0
+
+
+def _use_command(folder: Path, settings: Settings) -> str:
+    """The exact command that records `folder` as the model, for the sorabox.toml these settings came from."""
+    config = settings.config_path
+    # Named only when it came from --config: ./sorabox.toml and SORABOX_CONFIG are found again by the same command.
+    implied = {Path("sorabox.toml"), Path(os.environ.get("SORABOX_CONFIG") or "sorabox.toml")}
+    flag = f" --config {shlex.quote(str(config))}" if config is not None and config not in implied else ""
+    return f"sorabox{flag} model use {shlex.quote(str(folder))}"
 
 
 def cmd_use(args: argparse.Namespace, settings: Settings) -> int:
@@ -47,12 +60,13 @@ def cmd_use(args: argparse.Namespace, settings: Settings) -> int:
 
 def _use(folder: Path, settings: Settings) -> int:
     """Record `folder` as the model `--backend ltx2` loads, in the sorabox.toml the settings came from."""
+    config = settings.config_path or Path("sorabox.toml")  # the CLI always names one; this is for callers that don't
     try:
-        write_config_value(settings.config_path, "model_dir", str(folder))
+        write_config_value(config, "model_dir", str(folder))
     except (SettingsError, OSError) as exc:
         sys.stderr.write(f"sorabox: {exc}\n")
         return 2
-    sys.stdout.write(f"{settings.config_path}: model_dir = {folder} (what --backend ltx2 loads)\n")
+    sys.stdout.write(f"{config}: model_dir = {folder} (what --backend ltx2 loads)\n")
     overriding = os.environ.get("SORABOX_MODEL_DIR")
     if overriding and Path(overriding).expanduser().resolve() != folder:
         sys.stdout.write(f"note: SORABOX_MODEL_DIR={overriding} in this environment overrides it\n")
@@ -64,11 +78,14 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     model_sub = model.add_subparsers(dest="model_command", required=True)
     tiny = model_sub.add_parser(
         "tiny-ltx2",
-        help="write a tiny random LTX-2 folder (a dry run, and for tests); "
-        "it becomes the model --backend ltx2 loads unless one is configured",
+        help="write a tiny random LTX-2 folder (a dry run, and for tests); --use also makes it the model "
+        "--backend ltx2 loads",
     )
     tiny.add_argument("directory")
     tiny.add_argument("--seed", type=int, default=0)
+    tiny.add_argument("--version", choices=("2.0", "2.3"), default="2.0", help="which model's shape (default 2.0)")
+    tiny.add_argument("--distilled", action="store_true", help="mark it a distilled checkpoint (8 steps, no CFG)")
+    tiny.add_argument("--use", action="store_true", help="record it as model_dir in sorabox.toml")
     tiny.set_defaults(func=cmd_tiny_ltx2)
     use = model_sub.add_parser(
         "use", help="check an LTX-2 folder and record it as model_dir in sorabox.toml (what --backend ltx2 loads)"

@@ -12,7 +12,7 @@ import inspect
 import logging
 import math
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +33,11 @@ from model.generator import (
 from model.ltx2 import audio as audio_ops
 from model.ltx2.folder import ModelFolder, ModelFolderError, check_model_folder
 from model.ltx2.fp8 import gpu_has_fp8, quantize_linears
+from model.ltx2.memory import GB, ClipShape, MemoryEstimate, choose_plan, estimate
 from model.ltx2.options import LTX2Options
+from model.ltx2.prompt_enhancer import enhance_prompt
+from model.ltx2.sizes import SMALL_PARTS, ModelSizes, sizes_from_configs, sizes_from_folder
+from model.ltx2.variant import ModelVariant, detect_variant
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +46,6 @@ NOT_SUPPORTED = (
     "voice cloning: a cameo's recorded voice is not used; voices are generated from the prompt",
     "likeness beyond the first frame: a cameo's face image conditions the opening frame only",
 )
-_LOW_MEMORY_GB = 48.0
 
 
 class _Interrupted(Exception):
@@ -114,6 +117,12 @@ class LTX2Generator:
         self.options = options or LTX2Options()
         # The folder checks are cheap file tests: run them now so a wrong path fails at start-up, not at the first job.
         self.folder: ModelFolder | None = check_model_folder(self.model_dir)
+        # So are the variant (steps and guidance follow it) and the memory plan: a card too small for the model is
+        # refused here, at start, never by an out-of-memory error in the middle of a member's job.
+        self.variant: ModelVariant | None = detect_variant(self.model_dir, self.options.distilled)
+        self.options = replace(self.options, distilled=self.variant.distilled)
+        self.sizes: ModelSizes = sizes_from_folder(self.model_dir)
+        self.memory: MemoryEstimate | None = self._choose_memory(self._resolve_device())
         self._load_lock = threading.Lock()
         self._pipes: _Pipelines | None = None
 
@@ -148,6 +157,34 @@ class LTX2Generator:
             return getattr(torch, self.options.dtype)
         return torch.bfloat16 if device.type == "cuda" else torch.float32
 
+    def largest_clip(self) -> ClipShape:
+        """The largest clip this backend accepts, which a memory plan must hold: MAX_PIXELS at about 16:9."""
+        options = self.options
+        width = max(64, round(math.sqrt(options.max_pixels * 16 / 9) / 32) * 32)
+        height = max(64, options.max_pixels // width // 32 * 32)
+        guided = options.video_guidance > 1.0 or options.audio_guidance_scale > 1.0
+        frames = round_frames(options.max_seconds * 24.0)
+        return ClipShape(width, height, frames, 24.0, guided, options.max_prompt_tokens)
+
+    def _choose_memory(self, device: torch.device) -> MemoryEstimate | None:
+        """The memory plan for `device`, chosen from its free memory (or SORABOX_LTX2_MEMORY_GB); None for diffusers'
+        model offload. On the CPU (no budget unless one is set) the plan asked for is applied as it is."""
+        options = self.options
+        if options.cpu_offload == "on":
+            return None
+        weight_bytes = 4 if self._resolve_dtype(device) == torch.float32 else 2
+        tiling = True if options.vae_tiling else None
+        if device.type != "cuda" and options.memory_gb is None:
+            if options.memory_plan == "auto":
+                return None
+            return estimate(options.memory_plan, self.sizes, self.largest_clip(), bool(tiling), weight_bytes)
+        free = options.memory_gb * GB if options.memory_gb is not None else None
+        budget = free if free is not None else float(torch.cuda.mem_get_info(device)[0])
+        card = torch.cuda.get_device_name(device) if device.type == "cuda" else f"the {device.type}"
+        return choose_plan(
+            self.sizes, self.largest_clip(), budget, card, options.memory_plan, tiling, weight_bytes
+        )
+
     def _load(self) -> _Pipelines:
         try:
             from diffusers import LTX2Pipeline
@@ -175,8 +212,8 @@ class LTX2Generator:
         if device.type == "cuda":
             torch.cuda.empty_cache()
         raise GenerationError(
-            f"the LTX-2 model does not fit in the memory of {device}; set SORABOX_LTX2_CPU_OFFLOAD=on "
-            "(or SORABOX_LTX2_FP8=on on a GPU with fp8)"
+            f"the LTX-2 model does not fit in the memory of {device} with its memory plan; set "
+            "SORABOX_LTX2_MEMORY_PLAN=group-offload (or SORABOX_LTX2_MEMORY_GB lower)"
         )
 
     @classmethod
@@ -185,11 +222,20 @@ class LTX2Generator:
         to its modules in place, as a loaded folder's would be."""
         self = cls.__new__(cls)
         self.model_dir = Path(name)
-        self.options = options or LTX2Options()
+        options = options or LTX2Options()
+        self.options = replace(options, distilled=bool(options.distilled))
         self.folder = None
+        self.variant = None
         self._load_lock = threading.Lock()
-        device = pipeline._execution_device
-        self._pipes = self._prepare(pipeline, torch.device(device), pipeline.transformer.dtype)
+        device = torch.device(pipeline._execution_device)
+        small = sum(
+            p.numel() for part in SMALL_PARTS for p in getattr(pipeline, part).parameters()
+        )
+        self.sizes = sizes_from_configs(
+            dict(pipeline.transformer.config), pipeline.text_encoder.config.to_dict(), small
+        )
+        self.memory = self._choose_memory(device)
+        self._pipes = self._prepare(pipeline, device, pipeline.transformer.dtype)
         return self
 
     def _prepare(self, text: Any, device: torch.device, dtype: torch.dtype) -> _Pipelines:
@@ -210,7 +256,7 @@ class LTX2Generator:
                 )
             )
             speedups.append(f"TaylorSeer cache every {self.options.cache_interval} steps")
-        if self.options.vae_tiling:
+        if self.options.vae_tiling or (self.memory is not None and self.memory.vae_tiling):
             text.vae.enable_tiling()
             speedups.append("VAE tiling")
         # The same modules under a second pipeline class, as `from_pipe` makes it, but without the `.to(dtype)` that
@@ -218,18 +264,19 @@ class LTX2Generator:
         accepted = inspect.signature(LTX2ConditionPipeline.__init__).parameters
         condition = LTX2ConditionPipeline(**{k: v for k, v in text.components.items() if k in accepted})
         condition.set_progress_bar_config(disable=True)
-        offload = self.options.cpu_offload == "on" or (
-            self.options.cpu_offload == "auto" and device.type == "cuda" and _gpu_memory_gb(device) < _LOW_MEMORY_GB
-        )
-        if offload:
+        plan = self.memory.plan if self.memory is not None else "gpu"
+        quantized = False
+        if self.options.cpu_offload == "on":
             # Each pipeline installs hooks on the same modules; they run the same sequence, so either works.
             text.enable_model_cpu_offload(device=device)
             condition.enable_model_cpu_offload(device=device)
             speedups.append("model CPU offload")
-        elif device.type != "cpu":
-            text.to(device)
+        else:
+            quantized = place_for_plan(text, plan, device, dtype, self.options, speedups)
         # After every dtype/device move: a later `.to(dtype)` would turn the fp8 weights back into wide floats.
-        if self.options.fp8 == "on" or (self.options.fp8 == "auto" and gpu_has_fp8(device)):
+        # Group offloading streams the blocks' own weights, so the fp8 matmul modules are left out there.
+        wants_fp8 = self.options.fp8 == "on" or (self.options.fp8 == "auto" and gpu_has_fp8(device))
+        if wants_fp8 and not quantized and plan != "group-offload":
             count = quantize_linears(transformer.transformer_blocks)
             speedups.append(f"fp8 matmuls in {count} linear layers")
         if self.options.compile:
@@ -292,7 +339,10 @@ class LTX2Generator:
         if request.kind == "extend":  # the continuation's own length is not what the user asked about
             notes = [note for note in notes if not note.startswith("length")]
         generator = torch.Generator(device="cpu").manual_seed(request.seed)
-        kwargs = self._call_kwargs(pipes, request.prompt, plan, generator, progress, cancel)
+        enhanced = enhance_prompt(request.prompt) if options.enhance_prompt else None
+        prompt = enhanced.text if enhanced is not None else request.prompt
+        details = enhanced.text if enhanced is not None and enhanced.changed else ""
+        kwargs = self._call_kwargs(pipes, prompt, plan, generator, progress, cancel)
 
         conditions: list[Any] = []
         cameo = request.cameos[0] if request.cameos else None
@@ -311,12 +361,12 @@ class LTX2Generator:
                 video, sound, info = self._remix(pipes, source, plan, conditions, kwargs)
                 notes.extend(info)
             elif request.kind == "extend" and source is not None:
-                return self._extend(pipes, request, source, plan, kwargs, notes)
+                return self._extend(pipes, request, source, plan, kwargs, notes, details)
             elif conditions:
                 video, sound = pipes.condition(conditions=conditions, **kwargs)
             else:
                 video, sound = pipes.text(**kwargs)
-        return self._clip(pipes, request, plan, video, sound, notes)
+        return self._clip(pipes, request, plan, video, sound, notes, details)
 
     def _call_kwargs(
         self,
@@ -445,6 +495,7 @@ class LTX2Generator:
         plan: ClipPlan,
         kwargs: dict[str, Any],
         notes: list[str],
+        details: str = "",
     ) -> Clip:
         """Generate a continuation that starts from the source's last frames, then join it on after them."""
         from diffusers.pipelines.ltx2 import LTX2VideoCondition
@@ -454,7 +505,7 @@ class LTX2Generator:
         tail = np.ascontiguousarray(src.frames[-overlap:])
         condition = LTX2VideoCondition(frames=tail, index=0, strength=1.0)
         video, sound = pipes.condition(conditions=[condition], **kwargs)
-        continuation = self._clip(pipes, request, plan, video, sound, [])
+        continuation = self._clip(pipes, request, plan, video, sound, [], details)
         frames = continuation.frames[overlap:]
         if frames.shape[1:3] != src.frames.shape[1:3]:
             frames = _resize_frames(frames, src.height, src.width)
@@ -503,7 +554,14 @@ class LTX2Generator:
     # ---------------------------------------------------------------------------------------------------- output
 
     def _clip(
-        self, pipes: _Pipelines, request: GenerationRequest, plan: ClipPlan, video: Any, sound: Any, notes: list[str]
+        self,
+        pipes: _Pipelines,
+        request: GenerationRequest,
+        plan: ClipPlan,
+        video: Any,
+        sound: Any,
+        notes: list[str],
+        details: str = "",
     ) -> Clip:
         frames = np.asarray(video)[0]  # (T, H, W, 3) float in [0, 1]
         frames = (np.clip(frames, 0.0, 1.0) * 255.0).round().astype(np.uint8)
@@ -529,7 +587,11 @@ class LTX2Generator:
             "adjusted": notes,
             "not_supported": list(NOT_SUPPORTED),
             "speedups": list(pipes.speedups),
+            "model_variant": self.variant.name if self.variant is not None else "",
+            "memory_plan": self.memory.plan if self.memory is not None else "",
         }
+        if details:
+            metadata["details"] = details  # the expanded prompt the model was given (the caption shows it)
         state = {
             "backend": self.name,
             "kind": request.kind,
@@ -568,8 +630,57 @@ def _resize_frames(frames: np.ndarray, height: int, width: int) -> np.ndarray:
     return y.round().clamp(0, 255).byte().permute(0, 2, 3, 1).contiguous().numpy()
 
 
-def _gpu_memory_gb(device: torch.device) -> float:
-    return torch.cuda.get_device_properties(device).total_memory / 2**30
+def place_for_plan(
+    pipe: Any, plan: str, device: torch.device, dtype: torch.dtype, options: LTX2Options, speedups: list[str]
+) -> bool:
+    """Put the pipeline's modules where memory plan `plan` says (model/ltx2/memory.py); True when the transformer's
+    linear layers were made fp8 matmuls here."""
+    if plan == "gpu":
+        if device.type != "cpu":
+            pipe.to(device)
+        speedups.append("memory plan gpu")
+        return False
+    from diffusers.hooks import apply_group_offloading
+
+    streams = device.type == "cuda"  # copies overlap compute only with CUDA streams
+    for name, module in pipe.components.items():
+        if isinstance(module, torch.nn.Module) and name != "text_encoder" and not (
+            plan == "group-offload" and name == "transformer"
+        ):
+            module.to(device)
+    # The text encoder lives in CPU memory; each leaf is copied in as the prompt reaches it.
+    apply_group_offloading(
+        pipe.text_encoder,
+        onload_device=device,
+        offload_device=torch.device("cpu"),
+        offload_type="leaf_level",
+        use_stream=streams,
+    )
+    speedups.append(f"memory plan {plan}: text encoder streamed from CPU memory")
+    quantized = False
+    if plan == "fp8":
+        scaled_mm = options.fp8_weights == "scaled-mm" or (
+            options.fp8_weights == "auto" and options.fp8 != "off" and gpu_has_fp8(device)
+        )
+        if scaled_mm:
+            count = quantize_linears(pipe.transformer.transformer_blocks)
+            speedups.append(f"fp8 weights and matmuls in {count} linear layers")
+            quantized = True
+        else:
+            # fp8 storage, computed in `dtype`: the memory saving on any device, without fp8 tensor cores.
+            pipe.transformer.enable_layerwise_casting(storage_dtype=torch.float8_e4m3fn, compute_dtype=dtype)
+            speedups.append("fp8 weights (layerwise casting)")
+            quantized = True
+    elif plan == "group-offload":
+        pipe.transformer.enable_group_offload(
+            onload_device=device,
+            offload_device=torch.device("cpu"),
+            offload_type="block_level",
+            num_blocks_per_group=1,
+            use_stream=streams,
+        )
+        speedups.append("transformer blocks streamed from CPU memory")
+    return quantized
 
 
 def _free_memory(pipes: _Pipelines) -> None:

@@ -22,8 +22,9 @@ class OptionsError(GenerationError, ValueError):
 class LTX2Options:
     """How the LTX-2 backend runs. Every field has a `SORABOX_LTX2_<FIELD>` variable (see docs/notes/ltx2.md)."""
 
-    # Distilled checkpoints are trained for 8 steps without guidance; the full model for 30 with it.
-    distilled: bool = False
+    # Distilled checkpoints are trained for 8 steps without guidance; the full model for 30 with it. None: read from the
+    # folder (model/ltx2/variant.py: its name, its configs' names, its model card's tags).
+    distilled: bool | None = None
     steps: int | None = None  # None: 8 when distilled, else 30
     guidance: float | None = None  # video CFG scale; None: 1.0 (off) when distilled, else 3.0
     audio_guidance: float | None = None  # audio CFG scale; None: 1.0 when distilled, else 7.0
@@ -37,7 +38,15 @@ class LTX2Options:
     cache: str = "off"  # "taylorseer" predicts some steps' block outputs instead of computing them
     cache_interval: int = 3  # TaylorSeer: full computations are this many steps apart
     vae_tiling: bool = False  # decode the video in tiles: less memory for large clips, a little slower
-    cpu_offload: str = "auto"  # "auto" (on for GPUs under 48 GB), "on", "off"
+    cpu_offload: str = "auto"  # "on": diffusers' whole-model CPU offload instead of a memory plan; else the plan
+    # How the weights are placed on the card (model/ltx2/memory.py): "auto" picks the fastest plan that fits the card's
+    # free memory for the largest clip accepted; "gpu", "text-offload", "fp8", "group-offload" ask for one.
+    memory_plan: str = "auto"
+    memory_gb: float | None = None  # the memory the plan may use; None: the card's free memory at start
+    # How the fp8 plan stores the transformer: "scaled-mm" (fp8 matmuls, GPUs with fp8 tensor cores), "layerwise"
+    # (diffusers' layerwise casting: fp8 storage, bf16 compute, any device), "auto" (scaled-mm where it runs)
+    fp8_weights: str = "auto"
+    enhance_prompt: bool = True  # expand short prompts with the deterministic template (model/ltx2/prompt_enhancer.py)
     device: str = "auto"  # "auto" (cuda when present), "cuda", "cuda:1", "cpu"
     dtype: str = "auto"  # "auto" (bfloat16 on a GPU, float32 on a CPU), "bfloat16", "float16", "float32"
     max_seconds: float = 20.0  # longest clip the backend makes (the model is trained up to 20 s)
@@ -53,6 +62,10 @@ class LTX2Options:
         _check_choice("fp8", self.fp8, ("auto", "on", "off"))
         _check_choice("cache", self.cache, ("off", "taylorseer"))
         _check_choice("cpu_offload", self.cpu_offload, ("auto", "on", "off"))
+        _check_choice("memory_plan", self.memory_plan, ("auto", "gpu", "text-offload", "fp8", "group-offload"))
+        _check_choice("fp8_weights", self.fp8_weights, ("auto", "scaled-mm", "layerwise"))
+        if self.memory_gb is not None and self.memory_gb <= 0:
+            raise OptionsError(f"{PREFIX}MEMORY_GB must be positive, got {self.memory_gb}")
         _check_choice("dtype", self.dtype, ("auto", "bfloat16", "float16", "float32"))
         if self.steps is not None and self.steps < 1:
             raise OptionsError(f"{PREFIX}STEPS must be at least 1, got {self.steps}")
@@ -99,7 +112,9 @@ def _check_choice(name: str, value: str, choices: tuple[str, ...]) -> None:
 def _parse(name: str, type_name: str, raw: str) -> Any:
     var = PREFIX + name.upper()
     try:
-        if type_name == "bool":
+        if type_name.startswith("bool"):
+            if "None" in type_name and raw.lower() == "auto":
+                return None
             if raw.lower() in _TRUE:
                 return True
             if raw.lower() in _FALSE:
@@ -117,6 +132,6 @@ def _parse(name: str, type_name: str, raw: str) -> Any:
             return "on" if lowered in _TRUE else "off" if lowered in _FALSE and lowered else lowered
         if name == "cache" and raw.lower() in _FALSE:
             return "off"
-        return raw.lower() if name in ("cache", "dtype", "device") else raw
+        return raw.lower() if name in ("cache", "dtype", "device", "memory_plan", "fp8_weights") else raw
     except ValueError:
         raise OptionsError(f"{var} has a value I cannot read: {raw!r}") from None

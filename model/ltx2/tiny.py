@@ -8,6 +8,7 @@ are the real model's, so the size rounding that the backend does is exercised as
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -87,8 +88,16 @@ def _text_encoder(vocab_size: int) -> Any:  # a Gemma3ForConditionalGeneration
     return Gemma3ForConditionalGeneration(config).eval()
 
 
-def build_tiny_ltx2_pipeline(seed: int = 0) -> Any:  # a diffusers LTX2Pipeline
-    """Build the tiny pipeline in memory (float32, CPU), every weight drawn from `seed`."""
+def build_tiny_ltx2_pipeline(seed: int = 0, version: str = "2.0") -> Any:  # a diffusers LTX2Pipeline
+    """Build the tiny pipeline in memory (float32, CPU), every weight drawn from `seed`.
+
+    `version` "2.3" gives the LTX-2.3 shape, as diffusers' conversion script configures the real one: gated attention,
+    prompt-modulated cross-attention and perturbed attention in the transformer (no caption projection there), and
+    per-modality text projections in the connectors.
+    """
+    if version not in ("2.0", "2.3"):
+        raise ValueError(f"`version` must be 2.0 or 2.3, got {version!r}")
+    v23 = version == "2.3"
     import torch
     from diffusers import (
         AutoencoderKLLTX2Audio,
@@ -104,18 +113,26 @@ def build_tiny_ltx2_pipeline(seed: int = 0) -> Any:  # a diffusers LTX2Pipeline
     tokenizer = tiny_tokenizer()
     # Leave room above the vocabulary for Gemma-3's image tokens.
     text_encoder = _text_encoder(vocab_size=len(tokenizer) + 3)
+    # LTX-2.0's connectors work at the text width; LTX-2.3's project each modality to the transformer's own widths
+    # (video 2 heads x 8, audio 2 heads x 4, as the transformer below).
     connectors = LTX2TextConnectors(
         caption_channels=TEXT_HIDDEN,
         text_proj_in_factor=TEXT_LAYERS + 1,
         video_connector_num_attention_heads=2,
-        video_connector_attention_head_dim=TEXT_HIDDEN // 2,
+        video_connector_attention_head_dim=8 if v23 else TEXT_HIDDEN // 2,
         video_connector_num_layers=1,
         video_connector_num_learnable_registers=8,
+        video_gated_attn=v23,
         audio_connector_num_attention_heads=2,
-        audio_connector_attention_head_dim=TEXT_HIDDEN // 2,
+        audio_connector_attention_head_dim=4 if v23 else TEXT_HIDDEN // 2,
         audio_connector_num_layers=1,
         audio_connector_num_learnable_registers=8,
+        audio_gated_attn=v23,
         connector_rope_base_seq_len=MAX_PROMPT_TOKENS,
+        per_modality_projections=v23,
+        video_hidden_dim=16,
+        audio_hidden_dim=8,
+        proj_bias=v23,
     )
     # Video VAE with the real 8x32x32 compression: patch 4, three spatial and three temporal halvings.
     vae = AutoencoderKLLTX2Video(
@@ -174,6 +191,12 @@ def build_tiny_ltx2_pipeline(seed: int = 0) -> Any:  # a diffusers LTX2Pipeline
         audio_cross_attention_dim=8,
         num_layers=1,
         caption_channels=TEXT_HIDDEN,
+        gated_attn=v23,
+        cross_attn_mod=v23,
+        audio_gated_attn=v23,
+        audio_cross_attn_mod=v23,
+        use_prompt_embeddings=not v23,
+        perturbed_attn=v23,
     )
     scheduler = FlowMatchEulerDiscreteScheduler(
         use_dynamic_shifting=True,
@@ -195,13 +218,28 @@ def build_tiny_ltx2_pipeline(seed: int = 0) -> Any:  # a diffusers LTX2Pipeline
     )
 
 
-def write_tiny_ltx2(directory: Path, seed: int = 0) -> None:
-    """Write a tiny random LTX-2 folder to `directory` (created if needed); loads like a downloaded checkpoint."""
+def write_tiny_ltx2(directory: Path, seed: int = 0, version: str = "2.0", distilled: bool = False) -> None:
+    """Write a tiny random LTX-2 folder to `directory` (created if needed); loads like a downloaded checkpoint.
+
+    A distilled one says so where a downloaded distilled checkpoint does: in its model card's tags (README.md front
+    matter, as the Hugging Face hub writes it) and its `_name_or_path`.
+    """
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
-    pipe = build_tiny_ltx2_pipeline(seed)
+    pipe = build_tiny_ltx2_pipeline(seed, version)
     pipe.save_pretrained(str(directory), safe_serialization=True)
+    name = f"sorabox/tiny-ltx-{version}{'-distilled' if distilled else ''}"
+    index_path = directory / "model_index.json"
+    index = json.loads(index_path.read_text())
+    index["_name_or_path"] = name
+    index_path.write_text(json.dumps(index, indent=2) + "\n")
+    tags = ["ltx-2", "text-to-video", "text-to-audio"] + (["distilled"] if distilled else [])
+    (directory / "README.md").write_text(
+        "---\n" + "tags:\n" + "".join(f"- {tag}\n" for tag in tags) + "---\n\n"
+        f"# {name}\n\nA tiny random LTX-{version} model for dry runs and tests.\n"
+    )
     (directory / TINY_MARKER).write_text(
-        f"A tiny, randomly initialised LTX-2 model written by `sorabox model tiny-ltx2` (seed {seed}).\n"
+        f"A tiny, randomly initialised LTX-{version}{' distilled' if distilled else ''} model written by "
+        f"`sorabox model tiny-ltx2` (seed {seed}).\n"
         "It runs the real load-and-generate path in seconds; its pictures and sounds are noise.\n"
     )

@@ -45,17 +45,22 @@ def test_the_cli_names_a_missing_model_folder(tmp_path: Path, monkeypatch: pytes
     assert "not-downloaded does not exist" in capsys.readouterr().err
 
 
-def test_the_done_when_commands_work_as_typed_the_tiny_folder_becomes_the_configured_model(
+def test_the_done_when_commands_work_as_typed_the_tiny_folder_is_used_once_the_printed_command_runs(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ):
-    # `sorabox model tiny-ltx2 /tmp/tiny && sorabox generate --backend ltx2 "..." -o d.mp4`, in a fresh checkout:
-    # no SORABOX_MODEL_DIR, no sorabox.toml yet.
+    # `sorabox model tiny-ltx2 /tmp/tiny`, then the command it prints, then `sorabox generate --backend ltx2 ...`, in
+    # a fresh checkout: no SORABOX_MODEL_DIR, no sorabox.toml yet. The dry run alone changes nothing (issue 21).
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("SORABOX_MODEL_DIR", raising=False)
     monkeypatch.delenv("SORABOX_CONFIG", raising=False)
     monkeypatch.setenv("SORABOX_LTX2_STEPS", "2")
 
     assert main(["model", "tiny-ltx2", "tiny"]) == 0
+    assert not (tmp_path / "sorabox.toml").exists()
+    printed = capsys.readouterr().out
+    assert f"to use it: sorabox model use {tmp_path / 'tiny'}\n" in printed
+    command = printed.split("to use it: sorabox ", 1)[1].split()
+    assert main(command) == 0
     assert f'model_dir = "{tmp_path / "tiny"}"' in (tmp_path / "sorabox.toml").read_text()
     code = main(["generate", "--backend", "ltx2", "a drummer plays a fast fill", "--size", "96x64", "--seconds", "1",
                  "-o", "d.mp4"])
@@ -63,6 +68,21 @@ def test_the_done_when_commands_work_as_typed_the_tiny_folder_becomes_the_config
     assert code == 0, capsys.readouterr().err
     info = probe(tmp_path / "d.mp4")
     assert info.audio_codec == "aac" and info.frame_count == 25
+
+
+def test_tiny_ltx2_with_use_records_the_folder_and_the_named_config_is_in_the_printed_command(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("SORABOX_CONFIG", raising=False)
+    config = tmp_path / "elsewhere.toml"
+
+    assert main(["--config", str(config), "model", "tiny-ltx2", "a"]) == 0
+    assert not config.exists()
+    assert f"to use it: sorabox --config {config} model use {tmp_path / 'a'}" in capsys.readouterr().out
+    assert main(["--config", str(config), "model", "tiny-ltx2", "b", "--use"]) == 0
+    assert config.read_text() == f'model_dir = "{tmp_path / "b"}"\n'
+    assert not (tmp_path / "sorabox.toml").exists()
 
 
 def test_a_dry_run_does_not_replace_the_model_the_operator_configured(
