@@ -62,6 +62,8 @@ class PhysicsSettings:
     # A body whose pose moves less than this (metres, radians) from the pose last drawn is drawn where it was, so a
     # settled scene gives identical frames (the renderer reuses them) instead of sub-pixel jitter.
     hold_tolerance: float = 5e-4
+    # Impacts are looked for every this many steps (a contact lasts ~40): one Python call per batch, not per step.
+    check_steps: int = 4
     contact_samples: int = 4  # rolling/sliding speeds sampled this many times per frame, for the sound
     water_density: float = 1000.0
     water_drag: float = 1.2  # drag coefficient in water (a bluff body)
@@ -220,6 +222,8 @@ class Simulator:
         self.events: list[ImpactEvent] = []
         self._last_event: dict[tuple[str, str], int] = {}  # pair -> index into events
         self._touching = np.zeros((len(world.dynamic), 2))  # roll, slide speeds at the last sample
+        self._geom_body = np.array([g.body for g in world.geoms], np.int64)
+        self._round = [b.shape == "circle" for b in world.dynamic]
         self._wet: dict[int, float] = {}  # submerged share of each body in water, to see it enter
         self._body_ids = [mujoco.mj_name2id(world.model, mujoco.mjtObj.mjOBJ_BODY, f"b{i}")
                           for i in range(len(world.dynamic))]  # fmt: skip
@@ -235,19 +239,18 @@ class Simulator:
         self.advance(n, sample)
 
     def advance(self, steps: int, sample: bool = False) -> None:
-        """Take `steps` steps of the world's timestep; `sample` measures contact speeds on the last one."""
-        for k in range(steps):
-            self._substep(sample and k == steps - 1)
-
-    def _substep(self, sample: bool) -> None:
+        """Take `steps` steps of the world's timestep; `sample` measures contact speeds at the end."""
         m, d = self.world.model, self.world.data
-        if self.world.plan.water:
-            self._water_forces()
-        mujoco.mj_step1(m, d)  # contacts and their velocities at the start of this step
-        self._record_impacts()
+        done = 0
+        while done < steps:
+            batch = min(self.settings.check_steps, steps - done)
+            if self.world.plan.water:
+                self._water_forces()
+            mujoco.mj_step(m, d, nstep=batch)
+            done += batch
+            self._record_impacts()  # the contacts of the batch's last step are still in `data`
         if sample:
             self._sample_contacts()
-        mujoco.mj_step2(m, d)
 
     def _record_impacts(self) -> None:
         d = self.world.data
@@ -272,13 +275,18 @@ class Simulator:
             g1, g2 = self.world.geoms[int(geom[c, 0])], self.world.geoms[int(geom[c, 1])]
             if g1.body < 0 or (0 <= g2.body < g1.body):
                 g1, g2 = g2, g1
+            # Seen up to a batch late: the spring's energy gives back the speed and time it first touched at.
+            dent = max(-float(contacts.dist[c]), 0.0)
+            speed = math.sqrt(approach * approach + CONTACT_STIFFNESS * dent * dent)
+            when = self.time - self.world.timestep - dent / ((speed + approach) / 2)
             pos = contacts.pos[c]
-            self._impact(g1, g2.name, g2.material, approach, float(pos[0]), float(pos[1]))
+            self._impact(g1, g2.name, g2.material, speed, float(pos[0]), float(pos[1]), when)
 
-    def _impact(self, hitter: GeomInfo, other: str, other_material: str, speed: float, x: float, y: float) -> None:
+    def _impact(
+        self, hitter: GeomInfo, other: str, other_material: str, speed: float, x: float, y: float, now: float
+    ) -> None:
         key = (hitter.name, other)
         last = self._last_event.get(key)
-        now = self.time
         if last is not None and now - self.events[last].time <= self.settings.event_merge:
             if speed > self.events[last].speed:
                 self.events[last] = ImpactEvent(**{**self.events[last].__dict__, "speed": speed})
@@ -292,29 +300,33 @@ class Simulator:
         """Tangential speeds at each body's contacts: rolling if the surfaces move together, sliding if they slip."""
         d = self.world.data
         touching = np.zeros_like(self._touching)
-        qvel, qpos = d.qvel, d.qpos
-        for c in range(d.ncon):
-            con = d.contact[c]
-            normal = con.frame[:3]
-            slips = []
-            roll = 0.0
-            for g in (int(con.geom[0]), int(con.geom[1])):
-                b = self.world.geoms[g].body
-                if b < 0:
-                    slips.append(np.zeros(3))
+        n = d.ncon
+        if n:
+            geom = d.contact.geom[:n]
+            pos = d.contact.pos[:n]
+            normal = d.contact.frame[:n, :3]
+            owner = self._geom_body[geom]  # (n, 2) body index or -1
+            vel = np.zeros((n, 2, 3))
+            for side in range(2):
+                b = owner[:, side]
+                live = b >= 0
+                if not live.any():
                     continue
-                vx, vy, w = qvel[3 * b : 3 * b + 3]
-                rx, ry = con.pos[0] - qpos[3 * b], con.pos[1] - qpos[3 * b + 1]
-                slips.append(np.array((vx - w * ry, vy + w * rx, 0.0)))
-                if self.world.dynamic[b].shape == "circle":
-                    roll = math.hypot(vx, vy)
-            rel = slips[0] - slips[1]
-            slip = float(np.linalg.norm(rel - normal * float(rel @ normal)))
-            for g in (int(con.geom[0]), int(con.geom[1])):
-                b = self.world.geoms[g].body
-                if b >= 0:
-                    touching[b, 0] = max(touching[b, 0], roll if self.world.dynamic[b].shape == "circle" else 0.0)
-                    touching[b, 1] = max(touching[b, 1], slip)
+                q = 3 * b[live]
+                v = d.qvel.reshape(-1, 3)[b[live]]
+                r = pos[live, :2] - d.qpos[np.stack([q, q + 1], axis=1)]
+                vel[live, side, 0] = v[:, 0] - v[:, 2] * r[:, 1]
+                vel[live, side, 1] = v[:, 1] + v[:, 2] * r[:, 0]
+            rel = vel[:, 0] - vel[:, 1]
+            tangential = rel - normal * np.sum(rel * normal, axis=1, keepdims=True)
+            slip = np.linalg.norm(tangential, axis=1)
+            speeds = np.hypot(d.qvel[0::3], d.qvel[1::3])
+            for c in range(n):
+                for b in owner[c]:
+                    if b >= 0:
+                        touching[b, 1] = max(touching[b, 1], slip[c])
+                        if self._round[b]:
+                            touching[b, 0] = speeds[b]
         self._touching = touching
 
     def _water_forces(self) -> None:
@@ -338,8 +350,8 @@ class Simulator:
                     h = frac * 2 * ext
                     frac = h * h * (3 * ext - h) / (4 * ext**3)
                 if before == 0.0 and frac > 0.0 and -vy > st.splash_threshold:
-                    self._impact(GeomInfo(body.name, body.material, i, body.bound), "water", "water", -float(vy),
-                                 float(x), float(surface))  # fmt: skip
+                    hitter = GeomInfo(body.name, body.material, i, body.bound)
+                    self._impact(hitter, "water", "water", -float(vy), float(x), float(surface), self.time)
                 self._wet[i] = frac
                 if frac <= 0.0:
                     continue
