@@ -5,9 +5,7 @@ thread per clip."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import dataclasses
-import io
 import logging
 import math
 import re
@@ -16,47 +14,38 @@ from collections import OrderedDict
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from functools import partial
-from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
-import aiohttp
 import discord
 import yarl
 from discord import app_commands
 from discord.gateway import DiscordWebSocket
 from discord.http import Route
 
+from bots.common.outbox import Backoff, DeliveryWorker
 from bots.discordbot import commands, render
 from bots.discordbot.cameos import DiscordCameos, ForgetButton
-from bots.discordbot.settings import DEFAULT_ATTACHMENT_LIMIT, DiscordSettings
-from bots.discordbot.views import ClipButton, RemixModal, clip_view
+from bots.discordbot.delivery import TRANSIENT_ERRORS, DiscordDelivery
+from bots.discordbot.settings import DiscordSettings
+from bots.discordbot.views import ClipButton, RemixModal
 from core.commands import ASPECTS, Delete, Extend, Generate, Remix, Reroll, Tree, cameo_handles, clean_text, clip_id
 from core.errors import BadCommand, UnknownJob
 from core.events import ClipDeleted, DeliveriesPending, JobDone, JobEvent, PostRef
 from core.identity import Actor, Place
-from core.records import ACTIVE_STATES, Delivery, Reply
+from core.records import ACTIVE_STATES, Reply
 from core.service import Sorabox
 from core.texts import short
-from model.media import DoesNotFit, decode_clip, fit_to_bytes
 
 log = logging.getLogger(__name__)
 
 PLATFORM = "discord"
 # Interaction tokens last 15 minutes; stop using one a minute early so an edit never races the expiry.
 TOKEN_SAFE_SECONDS = 14 * 60.0
-# A whole request may be 25 MiB; leave room for the caption and the multipart framing.
-REQUEST_LIMIT = 25 * 1024 * 1024 - 64 * 1024
 # Latest event per job, kept for jobs whose watch is registered after their first events arrived.
 RECENT_EVENTS = 512
 # How long stop() lets a post in flight finish.
 STOP_GRACE_SECONDS = 10.0
-THREAD_ARCHIVE_MINUTES: Literal[60, 1440, 4320, 10080] = 1440  # a day without messages
-TRANSIENT_ERRORS = (aiohttp.ClientError, OSError, asyncio.TimeoutError)
 NOT_A_CLIP = "that message is not a sorabox clip"
-THREAD_ALREADY_CREATED = 160004  # Discord's error code: this message already has a thread
-# How far back an unconfirmed post is looked for: one page of history, the most Discord returns at once.
-EARLIER_POST_SEARCH = 100
-UNKNOWN_CHANNEL = 10003  # Discord's error code: no channel with that id (a notice addressed to a user id)
 
 
 @dataclass
@@ -151,9 +140,17 @@ class DiscordAdapter:
         self._fresh_threads: OrderedDict[str, str] = OrderedDict()
         # message id -> clip id of clips just posted, for the same reason (the message menu on a brand-new post).
         self._fresh_posts: OrderedDict[str, str] = OrderedDict()
-        self._deliveries_wanted = asyncio.Event()
-        self._stopping = asyncio.Event()
-        self._delivery_task: asyncio.Task[None] | None = None
+        self.delivery = DiscordDelivery(self)
+        self.deliveries = DeliveryWorker(
+            core,
+            PLATFORM,
+            self.delivery,
+            backoff=Backoff(settings.delivery_retry_seconds, settings.delivery_retry_seconds),
+            poll_seconds=settings.delivery_poll_seconds,
+            # One claim at a time: when the adapter stops between two posts, nothing is left claimed (and hidden).
+            batch=1,
+            ready=self._client_ready,
+        )
         self._saved_urls: tuple[str, yarl.URL] | None = None
 
     # -- lifecycle --------------------------------------------------------------------------------
@@ -167,15 +164,12 @@ class DiscordAdapter:
         self.client_task = asyncio.create_task(self.client.start(self.settings.token), name="discord-client")
         self.client_task.add_done_callback(self._client_ended)
         self._spawn(self._consume_events(subscription), "discord-events")
-        self._delivery_task = self._spawn(self._deliver_forever(), "discord-deliveries")
+        self.deliveries.start()
 
     async def stop(self) -> None:
         # A post in flight finishes first: cut between posting and delivery_sent, the next start would have to
         # find the post in the channel's history (and could miss it in a busy channel).
-        self._stopping.set()
-        self._deliveries_wanted.set()
-        if self._delivery_task is not None:
-            await asyncio.wait({self._delivery_task}, timeout=STOP_GRACE_SECONDS)
+        await self.deliveries.stop(grace=STOP_GRACE_SECONDS)
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
@@ -199,6 +193,10 @@ class DiscordAdapter:
         if self._saved_urls is not None:
             Route.BASE, DiscordWebSocket.DEFAULT_GATEWAY = self._saved_urls
             self._saved_urls = None
+
+    async def _client_ready(self) -> None:
+        assert self.client is not None
+        await self.client.wait_until_ready()
 
     def _client_ended(self, task: asyncio.Task[None]) -> None:
         if not task.cancelled() and task.exception() is not None:
@@ -639,13 +637,13 @@ class DiscordAdapter:
             return  # the posted clip says it all
         try:
             if watch.fallback is None:
-                watch.fallback = await self._messageable(watch.place).send(render.fit(text))
+                watch.fallback = await self.messageable(watch.place).send(render.fit(text))
             else:
                 await watch.fallback.edit(content=render.fit(text))
         except (discord.HTTPException, *TRANSIENT_ERRORS) as exc:
             log.warning("progress message for %s failed: %r", watch.job_id, exc)
 
-    def _messageable(self, place: Place) -> discord.PartialMessageable:
+    def messageable(self, place: Place) -> discord.PartialMessageable:
         assert self.client is not None
         return self.client.get_partial_messageable(int(place.thread_id or place.channel_id))
 
@@ -664,7 +662,7 @@ class DiscordAdapter:
     def _on_event(self, event: object) -> None:
         if isinstance(event, DeliveriesPending):
             if event.platform == PLATFORM:
-                self._deliveries_wanted.set()
+                self.deliveries.wake()
         elif isinstance(event, ClipDeleted):
             posts = [p for p in event.posts if p.platform == PLATFORM]
             if posts:
@@ -695,198 +693,6 @@ class DiscordAdapter:
             except (discord.HTTPException, *TRANSIENT_ERRORS) as exc:
                 log.warning("could not delete message %s: %r", post.message_id, exc)
 
-    # -- the outbox -------------------------------------------------------------------------------
-
-    async def _deliver_forever(self) -> None:
-        assert self.client is not None
-        ready = asyncio.ensure_future(self.client.wait_until_ready())
-        stopping = asyncio.ensure_future(self._stopping.wait())
-        await asyncio.wait({ready, stopping}, return_when=asyncio.FIRST_COMPLETED)
-        ready.cancel()
-        stopping.cancel()
-        while not self._stopping.is_set():
-            self._deliveries_wanted.clear()
-            await self.deliver_pending()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._deliveries_wanted.wait(), self.settings.delivery_poll_seconds)
-
     async def deliver_pending(self) -> int:
-        """Post every due delivery; returns how many were posted."""
-        posted = 0
-        # One claim at a time: when the adapter stops between two posts, nothing is left claimed (and hidden).
-        while not self._stopping.is_set():
-            batch = await self.core.claim_deliveries(PLATFORM, limit=1)
-            if not batch:
-                break
-            posted += await self._deliver(batch[0])
-        return posted
-
-    async def _deliver(self, delivery: Delivery) -> bool:
-        retry = self.settings.delivery_retry_seconds
-        try:
-            if delivery.may_have_posted:
-                earlier = await self._earlier_post(delivery)
-                if earlier is not None:
-                    log.info("delivery %s was posted before as message %s; recording it", delivery.id, earlier[0])
-                    await self.core.delivery_sent(delivery.id, earlier[0], thread_id=earlier[1])
-                    return False
-            await self.core.delivery_posting(delivery.id)
-            if delivery.kind == "clip":
-                message_id, thread_id = await self._post_clip(delivery)
-            else:
-                message_id, thread_id = await self._post_notice(delivery), None
-        except discord.HTTPException as exc:
-            if exc.status >= 500:
-                # discord.py already retried the 5xx; Discord may have made the message before failing.
-                await self.core.delivery_failed(delivery.id, f"Discord: {exc}", retry, may_have_posted=True)
-            elif exc.status == 429:
-                await self.core.delivery_failed(delivery.id, f"Discord: {exc}", retry)
-            else:
-                log.warning("Discord refused delivery %s: %r", delivery.id, exc)
-                await self.core.delivery_failed(delivery.id, f"Discord refused it: {exc}", None)
-            return False
-        except TRANSIENT_ERRORS as exc:
-            log.warning("Discord unreachable for delivery %s: %r", delivery.id, exc)
-            # Only a connection that never opened is sure not to have carried the post.
-            unsent = isinstance(exc, aiohttp.ClientConnectorError)
-            await self.core.delivery_failed(
-                delivery.id, f"Discord unreachable: {exc!r}", retry, may_have_posted=not unsent
-            )
-            return False
-        except Exception as exc:
-            log.exception("delivery %s failed", delivery.id)
-            await self.core.delivery_failed(
-                delivery.id, f"adapter error: {exc!r}", self.settings.delivery_retry_seconds
-            )
-            return False
-        await self.core.delivery_sent(delivery.id, message_id, thread_id=thread_id)
-        for fresh in (self._fresh_threads, self._fresh_posts):
-            while len(fresh) > RECENT_EVENTS:
-                fresh.popitem(last=False)
-        return True
-
-    async def _post_notice(self, delivery: Delivery) -> str:
-        """A text notice to a person (a cameo's owner: someone used their cameo), with a Delete button for the
-        clip it is about. The core addresses it to the DM the person used, or to their user id when there is
-        none: Discord refuses that as a channel, and a DM is opened to the user instead."""
-        assert self.client is not None
-        text = render.fit(render.slash_commands(delivery.text))
-        wants_delete = delivery.clip_id is not None and "delete" in (delivery.payload.get("buttons") or [])
-        view = discord.ui.View(timeout=None)
-        if wants_delete:
-            view.add_item(ClipButton("delete", str(delivery.clip_id)))
-        nonce = delivery_nonce(delivery)
-        destination = delivery.destination
-        try:
-            message = await self._messageable(destination).send(text, view=view, nonce=nonce)
-        except discord.NotFound as exc:
-            if not destination.is_private or exc.code != UNKNOWN_CHANNEL:
-                raise
-            dm = await self.client.create_dm(discord.Object(int(destination.channel_id)))
-            message = await dm.send(text, view=view, nonce=nonce)
-        return str(message.id)
-
-    async def _full_channel(self, destination: Place) -> discord.abc.Messageable:
-        """The channel or thread itself (not a partial one): a clip needs its upload limit and, in a text
-        channel, a thread opened from its message."""
-        assert self.client is not None
-        target = int(destination.thread_id or destination.channel_id)
-        channel = self.client.get_channel(target) or await self.client.fetch_channel(target)
-        assert isinstance(channel, discord.abc.Messageable)
-        return channel
-
-    async def _post_clip(self, delivery: Delivery) -> tuple[str, str | None]:
-        assert self.client is not None and delivery.clip_id is not None
-        channel = await self._full_channel(delivery.destination)
-        limit = self._upload_limits.pop(delivery.job_id or "", None) or _guild_limit(channel)
-        path = self.core.clip_payload_path(delivery)
-        data = await asyncio.to_thread(_fit_upload, path, min(limit, REQUEST_LIMIT)) if path else None
-        link = None
-        if data is None and self._media_url is not None:
-            link = self._media_url(delivery.clip_id)
-        elif data is None and self.settings.public_url:
-            link = f"{self.settings.public_url}/media/{delivery.clip_id}"
-        content = render.clip_message(delivery.text, delivery.clip_id, link, too_large=data is None)
-        view = clip_view(delivery.clip_id)
-        # The nonce makes Discord return the first message instead of making a second one when this post is
-        # retried (by discord.py after a 5xx, or by the outbox after a timeout) within a few minutes.
-        nonce = delivery_nonce(delivery)
-        if data is not None:
-            upload = discord.File(io.BytesIO(data), filename=f"{delivery.clip_id}.mp4")
-            message = await channel.send(content, file=upload, view=view, nonce=nonce)
-        else:
-            message = await channel.send(content, view=view, nonce=nonce)
-        self._fresh_posts[str(message.id)] = delivery.clip_id
-        return str(message.id), await self._clip_thread(delivery, channel, message)
-
-    async def _clip_thread(self, delivery: Delivery, channel: object, message: discord.Message) -> str | None:
-        """The thread the clip's message is in, or the public thread opened from it, where its remixes land (the
-        core finds clips by it for replies)."""
-        assert delivery.clip_id is not None
-        if not isinstance(channel, discord.TextChannel):
-            return delivery.destination.thread_id
-        prompt = str(delivery.payload.get("prompt") or delivery.text)
-        try:
-            thread = await channel.create_thread(
-                name=render.thread_name(prompt), message=message, auto_archive_duration=THREAD_ARCHIVE_MINUTES
-            )
-            thread_id = str(thread.id)
-        except discord.HTTPException as exc:
-            if exc.code != THREAD_ALREADY_CREATED:
-                log.warning("could not open a thread for clip %s: %r", delivery.clip_id, exc)
-                return delivery.destination.thread_id
-            thread_id = str(message.id)  # a thread started from a message has the message's id
-        self._fresh_threads[delivery.clip_id] = thread_id
-        return thread_id
-
-    async def _earlier_post(self, delivery: Delivery) -> tuple[str, str | None] | None:
-        """The message an earlier, unconfirmed attempt of `delivery` posted, if it is among the destination's
-        latest messages: (message id, thread id)."""
-        assert self.client is not None and self.client.user is not None
-        destination = delivery.destination
-        channel: discord.abc.Messageable = (
-            await self._full_channel(destination) if delivery.kind == "clip" else self._messageable(destination)
-        )
-        notice = render.fit(render.slash_commands(delivery.text))
-        if delivery.kind != "clip" and destination.is_private:
-            try:
-                return await self._earlier_notice(channel, notice)
-            except discord.NotFound as exc:
-                if exc.code != UNKNOWN_CHANNEL:
-                    raise
-                return None  # addressed to a user id: a retry opens the DM and posts with the same nonce
-        async for message in channel.history(limit=EARLIER_POST_SEARCH):
-            if message.author.id != self.client.user.id:
-                continue
-            if delivery.kind == "clip" and f"clip `{delivery.clip_id}`" in message.content:
-                return str(message.id), await self._clip_thread(delivery, channel, message)
-            if delivery.kind != "clip" and message.content == notice:
-                return str(message.id), None
-        return None
-
-    async def _earlier_notice(self, channel: discord.abc.Messageable, notice: str) -> tuple[str, None] | None:
-        assert self.client is not None and self.client.user is not None
-        async for message in channel.history(limit=EARLIER_POST_SEARCH):
-            if message.author.id == self.client.user.id and message.content == notice:
-                return str(message.id), None
-        return None
-
-
-def delivery_nonce(delivery: Delivery) -> str:
-    """Discord's de-duplication key for a delivery's message (at most 25 characters)."""
-    return f"sorabox-d{delivery.id}"[:25]
-
-
-def _guild_limit(channel: object) -> int:
-    guild = getattr(channel, "guild", None)
-    return int(guild.filesize_limit) if guild is not None else DEFAULT_ATTACHMENT_LIMIT
-
-
-def _fit_upload(path: Path, limit: int) -> bytes | None:
-    """The clip's MP4 if it fits `limit` bytes, else a smaller re-encode, else None (post a link)."""
-    if path.stat().st_size <= limit:
-        return path.read_bytes()
-    try:
-        return fit_to_bytes(decode_clip(path), limit)
-    except DoesNotFit:
-        return None
+        """Post every due delivery now; returns how many were posted."""
+        return await self.deliveries.deliver_pending()

@@ -9,29 +9,22 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import dataclasses
 import html
 import logging
 import re
 import secrets
 import time
-import warnings
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import timedelta
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
-import httpx
 from aiohttp import web
 from telegram import (
     BotCommand,
     CallbackQuery,
     Chat,
     ForceReply,
-    InlineKeyboardMarkup,
-    InputFile,
     Message,
     MessageEntity,
     ReplyParameters,
@@ -41,8 +34,6 @@ from telegram import (
 from telegram.constants import ParseMode
 from telegram.error import (
     BadRequest,
-    ChatMigrated,
-    Forbidden,
     InvalidToken,
     NetworkError,
     RetryAfter,
@@ -51,8 +42,11 @@ from telegram.error import (
 )
 from telegram.ext import Application, CallbackQueryHandler, ContextTypes, MessageHandler, filters
 
+from bots.common.outbox import Backoff, DeliveryWorker
 from bots.telegrambot import render
-from bots.telegrambot.settings import CLOUD_UPLOAD_LIMIT, TelegramSettings
+from bots.telegrambot.delivery import TelegramDelivery
+from bots.telegrambot.settings import TelegramSettings
+from bots.telegrambot.waits import retry_seconds
 from core.commands import ID_PATTERN, split_command
 from core.errors import SoraboxError, UnknownClip
 from core.events import (
@@ -69,9 +63,8 @@ from core.events import (
     Subscription,
 )
 from core.identity import Actor, Place
-from core.records import Delivery, Reply
+from core.records import Reply
 from core.service import Sorabox
-from model.media import DoesNotFit, decode_clip, fit_to_bytes
 
 if TYPE_CHECKING:  # the cameo service pulls in OpenCV and the voice detector; only its type is needed here
     from core.cameos.service import Cameos
@@ -104,20 +97,9 @@ OPTIONAL_COMMANDS = (
 CLIP_FIRST = {"remix", "extend", "tree", "reroll", "delete"}
 # Commands whose text is a prompt: a mention of a person there names that person's cameo.
 PROMPT_COMMANDS = {"sora", "remix", "extend"}
-# The buttons a notice may ask for (payload["buttons"]) -> this adapter's button actions.
-NOTICE_BUTTONS = {"delete": "del"}
 # Grace before a job's events without a status message (a job from before a restart) get a new one.
 ORPHAN_GRACE_SECONDS = 2.0
-TOO_LARGE = "Request Entity Too Large"
 JOB_ID_RE = re.compile(r"\b([a-z0-9]{8})\b")
-
-
-def retry_seconds(exc: RetryAfter) -> float:
-    """RetryAfter's wait in seconds (python-telegram-bot is moving it from int to timedelta)."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        value = exc.retry_after
-    return value.total_seconds() if isinstance(value, timedelta) else float(value)
 
 
 @dataclass
@@ -133,20 +115,6 @@ class StatusMessage:
     shown: str = ""
     final: bool = False
     claimed: bool = False
-
-
-@dataclass(frozen=True)
-class VideoPost:
-    """A clip to upload and what goes with it: a clip delivery's caption and keyboard, or a cameo owner's notice
-    as the caption with a Delete button. One shape, so both share the upload, re-encode, link and doubt rules."""
-
-    clip_id: str
-    path: Path
-    caption: str  # plain text, within Telegram's 1024
-    markup: InlineKeyboardMarkup | None
-    width: int | None
-    height: int | None
-    seconds: float
 
 
 @dataclass
@@ -202,7 +170,13 @@ class TelegramAdapter:
         self._tasks: list[asyncio.Task[None]] = []
         self._background: set[asyncio.Task[Any]] = set()
         self._subscription: Subscription | None = None
-        self._outbox_wake = asyncio.Event()
+        self.deliveries = DeliveryWorker(
+            core,
+            PLATFORM,
+            TelegramDelivery(self),
+            backoff=Backoff(settings.retry_base_seconds, settings.retry_max_seconds),
+            poll_seconds=settings.outbox_poll_seconds,
+        )
         self._running = False
 
     # ------------------------------------------------------------------------------------ lifecycle
@@ -267,12 +241,13 @@ class TelegramAdapter:
         assert self._subscription is not None
         self._tasks += [
             asyncio.create_task(self._event_loop(self._subscription), name="telegram-events"),
-            asyncio.create_task(self._outbox_loop(), name="telegram-outbox"),
         ]
+        self.deliveries.start()
 
     async def stop(self) -> None:
         """Stop receiving and posting; undelivered clips stay in the outbox for the next start."""
         self._running = False
+        await self.deliveries.stop()
         tasks = [*self._tasks, *self._action_tasks.values(), *(lane.task for lane in self._lanes.values() if lane.task)]
         tasks += list(self._background)
         for task in tasks:
@@ -346,7 +321,7 @@ class TelegramAdapter:
         self._background.add(task)
         task.add_done_callback(self._background.discard)
 
-    def _touch(self, chat_id: int) -> None:
+    def touch(self, chat_id: int) -> None:
         """Something was just sent to this chat: the next progress edit waits its turn after it."""
         self._lanes.setdefault(chat_id, EditLane()).last_sent = time.monotonic()
 
@@ -371,7 +346,7 @@ class TelegramAdapter:
                 reply_markup=markup,
             )
         )
-        self._touch(chat_id)
+        self.touch(chat_id)
         return message
 
     @staticmethod
@@ -749,7 +724,7 @@ class TelegramAdapter:
     async def _on_event(self, event: Event) -> None:
         if isinstance(event, DeliveriesPending):
             if event.platform == PLATFORM:
-                self._outbox_wake.set()
+                self.deliveries.wake()
             return
         if isinstance(event, ClipDeleted):
             for post in event.posts:
@@ -895,190 +870,6 @@ class TelegramAdapter:
         self._actions.pop(key, None)
 
     # ------------------------------------------------------------------------------------ outbox
-    async def _outbox_loop(self) -> None:
-        while self._running:
-            self._outbox_wake.clear()
-            try:
-                while self._running:
-                    deliveries = await self.core.claim_deliveries(PLATFORM, limit=10)
-                    if not deliveries:
-                        break
-                    for delivery in deliveries:
-                        await self._deliver(delivery)
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.exception("telegram: outbox round failed")
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._outbox_wake.wait(), self.settings.outbox_poll_seconds)
-
-    def _wake_outbox_in(self, seconds: float) -> None:
-        asyncio.get_running_loop().call_later(seconds, self._outbox_wake.set)
-
-    async def _deliver(self, delivery: Delivery) -> None:
-        """Post one outbox row; record it sent, or when to try again (or that it never can be)."""
-        destination = delivery.destination
-        try:
-            chat_id = int(destination.channel_id)
-            thread_id = int(destination.thread_id) if destination.thread_id else None
-            reply_to = int(destination.reply_to) if destination.reply_to else None
-        except ValueError:
-            await self.core.delivery_failed(delivery.id, "not a Telegram destination", retry_in=None)
-            return
-        asked = (chat_id, thread_id)
-        await self.core.delivery_posting(delivery.id)
-        try:
-            try:
-                message = await self._post(delivery, chat_id, thread_id, reply_to)
-            except ChatMigrated as exc:
-                # The group became a supergroup: same people, new id; the old messages are not there to reply to.
-                chat_id, thread_id = int(exc.new_chat_id), None
-                message = await self._post(delivery, chat_id, None, None)
-            except BadRequest as exc:
-                if thread_id is None or "thread not found" not in str(exc).lower():
-                    raise
-                # The topic was deleted meanwhile: the chat's General topic is the next best place.
-                thread_id = None
-                message = await self._post(delivery, chat_id, None, reply_to)
-        except RetryAfter as exc:
-            wait = retry_seconds(exc)
-            await self.core.delivery_failed(delivery.id, f"rate limited: {exc}", retry_in=wait)
-            self._wake_outbox_in(wait + 0.05)
-        except (BadRequest, Forbidden, InvalidToken) as exc:
-            log.warning("telegram: delivery %s to %s cannot be posted: %s", delivery.id, chat_id, exc)
-            await self.core.delivery_failed(delivery.id, str(exc), retry_in=None)
-        except (TelegramError, OSError) as exc:  # network errors, 5xx, anything unexpected: back off and retry
-            wait = min(self.settings.retry_max_seconds, self.settings.retry_base_seconds * 2 ** (delivery.attempts - 1))
-            log.info("telegram: delivery %s failed (%s); next try in %.1f s", delivery.id, exc, wait)
-            await self.core.delivery_failed(
-                delivery.id, str(exc), retry_in=wait, may_have_posted=may_have_reached_telegram(exc)
-            )
-            self._wake_outbox_in(wait + 0.05)
-        else:
-            landed = None if (chat_id, thread_id) == asked else self._landed(destination, chat_id, thread_id)
-            await self.core.delivery_sent(delivery.id, str(message.message_id), posted_to=landed)
-
-    @staticmethod
-    def _landed(destination: Place, chat_id: int, thread_id: int | None) -> Place:
-        """Where a post went that Telegram sent elsewhere: recorded in the core, so Delete removes it there and
-        /tree links to it there."""
-        moved_chat = destination.channel_id != str(chat_id)
-        return dataclasses.replace(
-            destination,
-            channel_id=str(chat_id),
-            guild_id=destination.guild_id if destination.is_private else str(chat_id),
-            thread_id=str(thread_id) if thread_id is not None else None,
-            reply_to=None if moved_chat else destination.reply_to,
-        )
-
-    async def _post(self, delivery: Delivery, chat_id: int, thread_id: int | None, reply_to: int | None) -> Message:
-        video = await self._video_post(delivery)
-        if video is None:
-            return await self._send_once(
-                lambda: self.app.bot.send_message(
-                    chat_id,
-                    render.to_html(delivery.text),
-                    parse_mode=ParseMode.HTML,
-                    message_thread_id=thread_id,
-                    reply_parameters=self._reply(reply_to),
-                ),
-                chat_id,
-            )
-        if delivery.may_have_posted:
-            # The Bot API has no idempotency key and a bot cannot read a chat's history: an upload whose answer was
-            # lost may be in the chat already. A link cannot show the clip twice; uploading again could.
-            return await self._post_link(video, chat_id, thread_id, reply_to, interrupted=True)
-        data = await asyncio.to_thread(video.path.read_bytes)
-        limit = self.settings.upload_limit_bytes
-        for _ in range(3):
-            if len(data) > limit:
-                fitted = await asyncio.to_thread(self._fit, video.path, limit)
-                if fitted is None:
-                    return await self._post_link(video, chat_id, thread_id, reply_to)
-                data = fitted
-            try:
-                return await self._send_video(video, data, chat_id, thread_id, reply_to)
-            except NetworkError as exc:
-                if isinstance(exc, BadRequest) or TOO_LARGE not in str(exc):
-                    raise
-                # The server's limit is lower than configured (the cloud API behind a self-hosted setting?):
-                # try the cloud limit, then halve.
-                limit = min(len(data) // 2 if len(data) <= CLOUD_UPLOAD_LIMIT else CLOUD_UPLOAD_LIMIT, limit)
-        return await self._post_link(video, chat_id, thread_id, reply_to)
-
-    async def _video_post(self, delivery: Delivery) -> VideoPost | None:
-        """The video a delivery posts: its clip, or the clip a cameo owner's notice is about; None for text only."""
-        if not delivery.clip_id:
-            return None
-        if delivery.kind == "clip":
-            path = self.core.clip_payload_path(delivery)
-            if path is None:
-                raise BadRequest("the clip has no media")
-            payload = delivery.payload
-            return VideoPost(
-                delivery.clip_id,
-                path,
-                render.clip_caption(delivery.text, delivery.clip_id),
-                render.keyboard(delivery.clip_id),
-                int(payload.get("width") or 0) or None,
-                int(payload.get("height") or 0) or None,
-                float(payload.get("seconds") or 1),
-            )
-        if delivery.kind != "notice":
-            return None
-        try:
-            clip = await self.core.clip(delivery.clip_id)
-        except UnknownClip:
-            return None  # deleted while the notice waited: the text alone still tells the owner
-        actions = tuple(NOTICE_BUTTONS[b] for b in delivery.payload.get("buttons", ()) if b in NOTICE_BUTTONS)
-        return VideoPost(
-            clip.id,
-            self.core.media_path(clip),
-            render.notice_caption(delivery.text),
-            render.keyboard(clip.id, actions) if actions else None,
-            clip.width or None,
-            clip.height or None,
-            clip.seconds,
-        )
-
-    @staticmethod
-    def _reply(reply_to: int | None) -> ReplyParameters | None:
-        return ReplyParameters(reply_to, allow_sending_without_reply=True) if reply_to else None
-
-    async def _send_once(self, fn: Callable[[], Awaitable[Message]], chat_id: int) -> Message:
-        message = await fn()
-        self._touch(chat_id)
-        return message
-
-    async def _send_video(
-        self, video: VideoPost, data: bytes, chat_id: int, thread_id: int | None, reply_to: int | None
-    ) -> Message:
-        return await self._send_once(
-            lambda: self.app.bot.send_video(
-                chat_id,
-                InputFile(data, filename=f"sorabox-{video.clip_id}.mp4"),
-                caption=video.caption,
-                supports_streaming=True,
-                width=video.width,
-                height=video.height,
-                duration=max(1, round(video.seconds)),
-                message_thread_id=thread_id,
-                reply_parameters=self._reply(reply_to),
-                reply_markup=video.markup,
-                # Uploads of tens of MB need longer than the default 20 s on slow links.
-                write_timeout=300,
-                read_timeout=60,
-            ),
-            chat_id,
-        )
-
-    @staticmethod
-    def _fit(path: Path, limit: int) -> bytes | None:
-        try:
-            return fit_to_bytes(decode_clip(path), limit)
-        except DoesNotFit:
-            return None
-
     def media_url(self, clip_id: str) -> str:
         """Where a clip too big to upload can be watched: the hook given at construction, else the media route."""
         if self._media_url is not None:
@@ -1087,37 +878,6 @@ class TelegramAdapter:
         if not base:
             base = f"http://{self.core.settings.web_host}:{self.core.settings.web_port}"
         return f"{base}/media/{clip_id}"
-
-    async def _post_link(
-        self,
-        video: VideoPost,
-        chat_id: int,
-        thread_id: int | None,
-        reply_to: int | None,
-        *,
-        interrupted: bool = False,
-    ) -> Message:
-        url = self.media_url(video.clip_id)
-        why = (
-            "The upload of this clip was cut off; if it is not above,"
-            if interrupted
-            else "Too big to upload here:"
-        )
-        text = (
-            f"{html.escape(render.cut(video.caption, render.TEXT_LIMIT - 200), quote=False)}\n"
-            f'🔗 {why} <a href="{html.escape(url)}">watch the clip</a>'
-        )
-        return await self._send_once(
-            lambda: self.app.bot.send_message(
-                chat_id,
-                text,
-                parse_mode=ParseMode.HTML,
-                message_thread_id=thread_id,
-                reply_parameters=self._reply(reply_to),
-                reply_markup=video.markup,
-            ),
-            chat_id,
-        )
 
     # ------------------------------------------------------------------------------------ errors
     async def _on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -1134,11 +894,3 @@ class TelegramAdapter:
                     reply_to=message.message_id,
                 )
 
-
-def may_have_reached_telegram(exc: BaseException) -> bool:
-    """Whether a failed call may have been carried out anyway: the whole request went out and its answer never came
-    (a read timeout, a connection cut while waiting). A connection that never opened, a request not fully written,
-    or any answer from Telegram (a 5xx from its front end included) means the call was not carried out."""
-    if not isinstance(exc, NetworkError) or isinstance(exc, BadRequest):
-        return False
-    return isinstance(exc.__cause__, httpx.ReadTimeout | httpx.ReadError | httpx.RemoteProtocolError)

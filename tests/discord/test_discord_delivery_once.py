@@ -107,7 +107,7 @@ async def test_a_post_cut_off_by_a_crash_is_recorded_when_the_lease_runs_out_not
         # it from the new adapter until the lease runs out.
         claimed = await claimed_by_a_process_that_died(fake, core, gate)
         async with running_adapter(fake, core) as adapter:
-            message_id, thread_id = await adapter._post_clip(claimed)
+            message_id, thread_id = await adapter.delivery.post_clip(claimed)
             assert await adapter.deliver_pending() == 0  # still leased
             after_the_lease(core)
             [row] = await all_sent(core)

@@ -9,7 +9,7 @@ import httpx
 import pytest
 from telegram.error import BadRequest, NetworkError, RetryAfter, TimedOut
 
-from bots.telegrambot.adapter import may_have_reached_telegram
+from bots.telegrambot.delivery import may_have_reached_telegram
 
 
 def raised(error: Exception, cause: BaseException | None) -> Exception:

@@ -1,0 +1,1 @@
+"""What every chat adapter shares: the delivery worker, the job-status tracker, event dispatch, upload fitting."""
