@@ -72,6 +72,7 @@ async def run_service(
         # Cameo commands, consent checks, the watermark and (when configured) C2PA signing.
         install_cameos(core, settings)
         adapters, console = build_adapters(core, settings, app)
+        _ = console.signer  # the signing key now: a bad key file stops the start, not a member's first request
     except BaseException:
         # A bad adapter setting: close what was opened, so the error reaches the operator alone.
         await parts.close()

@@ -7,26 +7,48 @@ import hashlib
 import hmac
 import os
 import secrets
+import tempfile
 from pathlib import Path
+
+from core.settings import SettingsError
+
+KEY_BYTES = 32  # HMAC-SHA256's block is 64 bytes; 32 random bytes is its full security level
 
 
 def load_key(path: Path) -> bytes:
-    """The service's signing key, created (readable by its owner only) on first use."""
+    """The service's signing key, created (readable by its owner only) on first use.
+
+    A key file shorter than KEY_BYTES is refused, never used: with an empty key anyone could forge media links and
+    CSRF tokens. The file is written whole or not at all, so a crash cannot leave such a file behind.
+    """
     try:
         key = path.read_bytes()
-        if len(key) >= 32:
-            return key
     except FileNotFoundError:
-        pass
+        return _create_key(path)
+    if len(key) < KEY_BYTES:
+        raise SettingsError(
+            f"{path} holds {len(key)} bytes, too short to sign with (at least {KEY_BYTES}); delete it and sorabox "
+            "makes a new one (everyone signed in to the console signs in again)"
+        )
+    return key
+
+
+def _create_key(path: Path) -> bytes:
     path.parent.mkdir(parents=True, exist_ok=True)
-    key = secrets.token_bytes(32)
-    # O_EXCL: when two processes start at once, one key wins and the other reads it.
+    key = secrets.token_bytes(KEY_BYTES)
+    fd, temporary = tempfile.mkstemp(prefix=".secret-", dir=path.parent)  # created 0600
     try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(key)
+            handle.flush()
+            os.fsync(handle.fileno())
+        # A hard link appears whole and never replaces a file: when two processes start at once, one key wins and
+        # the other reads it.
+        os.link(temporary, path)
     except FileExistsError:
-        return path.read_bytes()
-    with os.fdopen(fd, "wb") as handle:
-        handle.write(key)
+        return load_key(path)
+    finally:
+        os.unlink(temporary)
     return key
 
 
