@@ -47,3 +47,17 @@ def tiny_generator(tiny_ltx2_dir: Path):  # -> LTX2Generator, loaded and warm
         generator = LTX2Generator(tiny_ltx2_dir, LTX2Options(steps=4))
         generator.load()
     return generator
+
+
+@pytest.fixture(scope="session")
+def tiny_ltx23_distilled_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """The other folder shape: LTX-2.3's configs, tagged distilled the way a downloaded distilled checkpoint is."""
+    pytest.importorskip("diffusers")
+    from model.ltx2.tiny import write_tiny_ltx2
+
+    directory = tmp_path_factory.mktemp("tiny-ltx23-distilled")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("HF_HUB_OFFLINE", "1")
+        patch.setenv("TRANSFORMERS_OFFLINE", "1")
+        write_tiny_ltx2(directory, seed=0, version="2.3", distilled=True)
+    yield directory
