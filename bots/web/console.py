@@ -23,12 +23,14 @@ from urllib.parse import quote, urlencode
 import jinja2
 from aiohttp import BodyPartReader, web
 
+from bots.common.outbox import Backoff, DeliveryWorker
+from bots.web.delivery import RETRY_SECONDS, SERVICE_NAME, WebDelivery
 from bots.web.hub import LiveHub
 from bots.web.signing import Signer, load_key
 from core.commands import ALIASES, USAGE
 from core.console import threads as console_threads
 from core.console.threads import ConsoleThreads, Message, UnknownThread
-from core.errors import SoraboxError, UnknownClip
+from core.errors import UnknownClip
 from core.events import (
     ClipDeleted,
     DeliveriesPending,
@@ -44,7 +46,7 @@ from core.events import (
 from core.identity import Place
 from core.ops import metrics
 from core.people.accounts import PLATFORM, Account, AccountError, Accounts, Session, SigninLocked
-from core.records import Delivery, LineageNode
+from core.records import LineageNode
 from core.service import Sorabox
 from core.settings import Settings, SettingsError
 
@@ -64,7 +66,6 @@ MAX_JSON_BYTES = 16 * 1024
 PROGRESS_INTERVAL = 0.2
 DELIVERY_POLL_SECONDS = 5.0
 KEEPALIVE_SECONDS = 15.0
-SERVICE_NAME = "sorabox"
 # The account the first-start link signs in.
 FIRST_ADMIN = "admin"
 # The console is one community: every shared thread belongs to it (its Places carry this as their guild), so a
@@ -164,7 +165,14 @@ class WebConsole:
         self._base_url = f"http://{settings.web_host}:{settings.web_port}"
         self._jobs: dict[str, dict[str, Any]] = {}
         self._progress_sent: dict[str, float] = {}
-        self._deliveries_due = asyncio.Event()
+        self.deliveries = DeliveryWorker(
+            core,
+            PLATFORM,
+            WebDelivery(self),
+            backoff=Backoff(RETRY_SECONDS, RETRY_SECONDS),
+            poll_seconds=DELIVERY_POLL_SECONDS,
+            look_for_earlier="always",
+        )
         self._tasks: list[asyncio.Task[None]] = []
         self._templates = jinja2.Environment(
             loader=jinja2.PackageLoader("bots.web", "templates"),
@@ -214,14 +222,12 @@ class WebConsole:
         """Listen to the core's events and post this platform's deliveries."""
         self.hub.reopen()
         subscription = self.core.bus.subscribe()
-        self._deliveries_due.set()
-        self._tasks = [
-            asyncio.create_task(self._event_loop(subscription), name="web-events"),
-            asyncio.create_task(self._delivery_loop(), name="web-deliveries"),
-        ]
+        self._tasks = [asyncio.create_task(self._event_loop(subscription), name="web-events")]
+        self.deliveries.start()
 
     async def stop(self) -> None:
         self.hub.close()
+        await self.deliveries.stop()
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:
@@ -360,7 +366,7 @@ class WebConsole:
             response.set_cookie(name, value, httponly=True, samesite="Lax", secure=self.web_settings.secure_cookies)
         return response
 
-    def _message_json(self, message: Message) -> dict[str, Any]:
+    def message_json(self, message: Message) -> dict[str, Any]:
         data = message.as_dict()
         if message.kind == "clip" and message.clip_id and not message.deleted:
             data["media_url"] = self._media_path(message.clip_id)
@@ -814,7 +820,7 @@ class WebConsole:
         return web.json_response(
             {
                 "thread": {"id": thread.id, "title": thread.title},
-                "messages": [self._message_json(m) for m in messages],
+                "messages": [self.message_json(m) for m in messages],
                 "jobs": jobs,
             }
         )
@@ -838,7 +844,7 @@ class WebConsole:
         try:
             await response.write(b"retry: 1000\n\n")
             for message in await self.threads.messages(thread.id, after=after):
-                await response.write(_sse({"type": "message", "message": self._message_json(message)}))
+                await response.write(_sse({"type": "message", "message": self.message_json(message)}))
             while True:
                 try:
                     event = await asyncio.wait_for(queue.get(), KEEPALIVE_SECONDS)
@@ -939,14 +945,14 @@ class WebConsole:
         mine = await self.threads.post(
             thread_id, "text", shown, author=account.name, account_id=account.id, reply_to=reply_to
         )
-        self.hub.publish(thread_id, {"type": "message", "message": self._message_json(mine)})
+        self.hub.publish(thread_id, {"type": "message", "message": self.message_json(mine)})
         # An inbox is a private chat: the core treats it like a DM (cameo creation, private clips).
         place = self.thread_place(thread, reply_to=str(mine.id))
         reply = await self.core.handle_text(account.actor, place, command)
         answer = await self.threads.post(
             thread_id, "reply", reply.text, author=SERVICE_NAME, ok=reply.ok, job_id=reply.job_id, reply_to=mine.id
         )
-        self.hub.publish(thread_id, {"type": "message", "message": self._message_json(answer)})
+        self.hub.publish(thread_id, {"type": "message", "message": self.message_json(answer)})
         if reply.job_id and reply.job_id not in self._jobs:
             self._job_status(
                 reply.job_id, thread_id, state="queued", position=reply.position, eta=reply.estimate_seconds
@@ -977,7 +983,7 @@ class WebConsole:
     async def _on_event(self, event: Event) -> None:
         if isinstance(event, DeliveriesPending):
             if event.platform == PLATFORM:
-                self._deliveries_due.set()
+                self.deliveries.wake()
             return
         if isinstance(event, ClipDeleted):
             for thread_id in await self.threads.mark_clip_deleted(event.clip_id):
@@ -1022,71 +1028,11 @@ class WebConsole:
                     ok=False,
                     job_id=event.job_id,
                 )
-                self.hub.publish(thread_id, {"type": "message", "message": self._message_json(notice)})
-
-    async def _delivery_loop(self) -> None:
-        while True:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._deliveries_due.wait(), DELIVERY_POLL_SECONDS)
-            self._deliveries_due.clear()
-            try:
-                await self.deliver_pending()
-            except Exception:
-                log.exception("web deliveries failed; trying again shortly")
+                self.hub.publish(thread_id, {"type": "message", "message": self.message_json(notice)})
 
     async def deliver_pending(self) -> int:
-        """Post every due web delivery into its thread; returns how many were posted."""
-        posted = 0
-        while True:
-            batch = await self.core.claim_deliveries(PLATFORM, limit=10)
-            for delivery in batch:
-                if await self._deliver(delivery):
-                    posted += 1
-            if len(batch) < 10:
-                return posted
-
-    async def _deliver(self, delivery: Delivery) -> bool:
-        thread_id = delivery.destination.channel_id
-        reply_to = delivery.destination.reply_to
-        if delivery.destination.is_private:
-            # A private destination is a person (their account id): their inbox thread, made on first use.
-            await self.threads.inbox(thread_id)
-        try:
-            if delivery.kind == "clip" and delivery.clip_id:
-                existing = await self.threads.clip_message(delivery.clip_id)
-                if existing is not None and existing.thread_id == thread_id:
-                    # Posted before a crash, not yet recorded: record it instead of posting twice.
-                    await self.core.delivery_sent(delivery.id, str(existing.id))
-                    return False
-                message = await self.threads.post(
-                    thread_id,
-                    "clip",
-                    delivery.text,
-                    author=str(delivery.payload.get("author", "")),
-                    job_id=delivery.job_id,
-                    clip_id=delivery.clip_id,
-                    reply_to=int(reply_to) if reply_to and reply_to.isdigit() else None,
-                    payload=delivery.payload,
-                )
-            else:
-                message = await self.threads.post(
-                    thread_id,
-                    "notice",
-                    delivery.text,
-                    author=SERVICE_NAME,
-                    job_id=delivery.job_id,
-                    clip_id=delivery.clip_id,
-                    payload=delivery.payload,
-                )
-        except UnknownThread as exc:
-            await self.core.delivery_failed(delivery.id, str(exc), retry_in=None)
-            return False
-        except SoraboxError as exc:
-            await self.core.delivery_failed(delivery.id, str(exc), retry_in=30.0)
-            return False
-        await self.core.delivery_sent(delivery.id, str(message.id))
-        self.hub.publish(thread_id, {"type": "message", "message": self._message_json(message)})
-        return True
+        """Post every due web delivery into its thread now; returns how many were posted."""
+        return await self.deliveries.deliver_pending()
 
 
 def _static_dir() -> Path:
