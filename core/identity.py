@@ -60,3 +60,13 @@ class Place:
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+def same_community(a: Place, b: Place) -> bool:
+    """Whether two places are in one community: the same guild/group, or the same chat when neither has one.
+    A platform admin's rights (cancel, delete) reach this far."""
+    if a.platform != b.platform:
+        return False
+    if a.guild_id or b.guild_id:
+        return a.guild_id == b.guild_id
+    return a.channel_id == b.channel_id

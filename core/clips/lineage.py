@@ -10,17 +10,12 @@ from core.identity import Place
 from core.jobs import store as jobstore
 from core.records import ClipRecord, LineageNode
 from core.texts import short
-from storage.database import one
+from storage import clips
 
 
 def posts_of(db: sqlite_utils.Database, clip_id: str) -> list[PostRef]:
-    rows = db.query(
-        """SELECT platform, destination, message_id, thread_id FROM deliveries
-           WHERE clip_id = ? AND state = 'sent' AND message_id IS NOT NULL ORDER BY id""",
-        [clip_id],
-    )
     posts = []
-    for row in rows:
+    for row in clips.posts(db, clip_id):
         place = Place.from_json(row["destination"])
         posts.append(PostRef(row["platform"], place.channel_id, row["message_id"], row["thread_id"] or place.thread_id))
     return posts
@@ -42,9 +37,7 @@ def build_lineage(db: sqlite_utils.Database, clip_id: str) -> LineageNode:
     def node(record: ClipRecord, depth: int) -> LineageNode:
         children: tuple[LineageNode, ...] = ()
         if depth < 50:
-            rows = db.query(f"{jobstore.CLIP_SELECT} WHERE c.parent_clip_id = ? ORDER BY c.created_at", [record.id])
-            children = tuple(node(ClipRecord.from_row(r), depth + 1) for r in rows)
-        deleted = one(db, "SELECT deleted_at FROM clips WHERE id = ?", [record.id])
+            children = tuple(node(ClipRecord.from_row(r), depth + 1) for r in clips.children(db, record.id))
         return LineageNode(
             clip_id=record.id,
             kind=record.kind,
@@ -53,7 +46,7 @@ def build_lineage(db: sqlite_utils.Database, clip_id: str) -> LineageNode:
             created_at=record.created_at,
             posts=tuple(posts_of(db, record.id)),
             children=children,
-            deleted=bool(deleted and deleted["deleted_at"]),
+            deleted=clips.is_deleted(db, record.id),
         )
 
     return node(root, 0)

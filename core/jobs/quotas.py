@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 import sqlite_utils
 
 from core.identity import Actor, Place
-from storage.database import insert, one
+from storage import quotas as ledger
 
 
 @dataclass(frozen=True)
@@ -55,13 +55,7 @@ def allowance(db: sqlite_utils.Database, policy: QuotaPolicy, actor: Actor, plac
     which beats a platform-wide one. Among several matching roles at the same level, the largest wins.
     """
     guild = place.guild_id or ""
-    roles = list(actor.roles)
-    marks = ",".join("?" for _ in roles) or "NULL"
-    rows = db.query(
-        f"""SELECT guild_id, role, daily_credits FROM quota_overrides
-            WHERE platform IN (?, '*') AND guild_id IN (?, '') AND (role = '' OR role IN ({marks}))""",
-        [actor.platform, guild, *roles],
-    )
+    rows = ledger.matching_overrides(db, actor.platform, guild, list(actor.roles))
     best: tuple[int, int] | None = None
     for row in rows:
         rank = (2 if row["guild_id"] else 0) + (1 if row["role"] else 0)
@@ -75,17 +69,9 @@ def status(
     db: sqlite_utils.Database, policy: QuotaPolicy, user_id: str, actor: Actor, place: Place, now: datetime
 ) -> QuotaStatus:
     period = policy.period(now)
-    row = one(
-        db,
-        """SELECT COALESCE(SUM(CASE WHEN kind IN ('reserve', 'refund') THEN credits END), 0) AS spent,
-                  COALESCE(SUM(CASE WHEN kind = 'grant' THEN credits END), 0) AS granted
-           FROM quota_ledger WHERE user_id = ? AND period = ?""",
-        [user_id, period],
-    )
-    assert row is not None
+    spent, granted = ledger.period_totals(db, user_id, period)
     daily = allowance(db, policy, actor, place)
-    used = -int(row["spent"])
-    granted = int(row["granted"])
+    used = -spent
     return QuotaStatus(daily, used, granted, daily + granted - used, policy.resets_at(now))
 
 
@@ -100,9 +86,8 @@ def record(
     job_id: str | None = None,
     note: str = "",
 ) -> None:
-    insert(
+    ledger.add_entry(
         db,
-        "quota_ledger",
         {
             "user_id": user_id,
             "job_id": job_id,
@@ -117,13 +102,8 @@ def record(
 
 def settle(db: sqlite_utils.Database, job_id: str, outcome: str, now: datetime) -> None:
     """Commit or refund a job's reservation, once: the unique index refuses a second settlement."""
-    reserve = one(
-        db, "SELECT user_id, credits, period FROM quota_ledger WHERE job_id = ? AND kind = 'reserve'", [job_id]
-    )
-    if reserve is None:
-        return
-    settled = one(db, "SELECT kind FROM quota_ledger WHERE job_id = ? AND kind IN ('commit', 'refund')", [job_id])
-    if settled is not None:
+    reserve = ledger.reservation(db, job_id)
+    if reserve is None or ledger.is_settled(db, job_id):
         return
     credits = 0 if outcome == "commit" else -int(reserve["credits"])
     record(
@@ -143,14 +123,8 @@ def unbalanced_jobs(db: sqlite_utils.Database) -> list[str]:
     A finished job has exactly one reserve and one settlement (commit when done, refund when failed or
     cancelled); an active job has a reserve and no settlement.
     """
-    rows = db.query(
-        """SELECT j.id, j.state,
-                  SUM(l.kind = 'reserve') AS reserves, SUM(l.kind = 'commit') AS commits,
-                  SUM(l.kind = 'refund') AS refunds, COALESCE(SUM(l.credits), 0) AS net, j.cost
-           FROM jobs j LEFT JOIN quota_ledger l ON l.job_id = j.id GROUP BY j.id"""
-    )
     bad = []
-    for r in rows:
+    for r in ledger.ledger_by_job(db):
         expected = {
             "done": (1, 1, 0, -r["cost"]),
             "failed": (1, 0, 1, 0),

@@ -253,8 +253,8 @@ async def test_moderation_refuses_for_free_and_is_audited(tmp_path):
 
 
 async def test_a_database_error_while_starting_a_job_does_not_stop_the_scheduler(tmp_path, monkeypatch):
+    import core.jobs.runner
     import core.jobs.store
-    import core.service
 
     real_start = core.jobs.store.start
     failures = []
@@ -266,7 +266,7 @@ async def test_a_database_error_while_starting_a_job_does_not_stop_the_scheduler
         return real_start(db, job_id, now)
 
     monkeypatch.setattr(core.jobs.store, "start", flaky_start)
-    monkeypatch.setattr(core.service, "SCHEDULER_RETRY_SECONDS", 0.05)
+    monkeypatch.setattr(core.jobs.runner, "SCHEDULER_RETRY_SECONDS", 0.05)
     async with running_core(tmp_path) as core_service:
         events = core_service.bus.subscribe()
         job = await core_service.handle_text(actor(), place(), "sora a ball --seconds 1")
