@@ -206,12 +206,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _extensions() -> list[Callable[[argparse._SubParsersAction], None]]:  # type: ignore[type-arg]
-    """Command groups that live beside their feature (model, admin, ray)."""
+    """Command groups that live beside their feature (model, admin, ray, doctor)."""
     import importlib
     import importlib.util
 
     found = []
-    for module in ("bots.cli_model", "bots.cli_admin", "bots.cli_ray"):
+    for module in ("bots.cli_model", "bots.cli_admin", "bots.cli_ray", "bots.cli_doctor"):
         if importlib.util.find_spec(module) is not None:
             found.append(importlib.import_module(module).register)
     return found

@@ -180,7 +180,7 @@ def choose_plan(
 def refusal(card: str, budget_bytes: float, smallest: MemoryEstimate, clip: ClipShape, requested: str) -> str:
     """The one line that says why the model cannot start on this card, and what to change."""
     need = smallest.peak / HEADROOM / GB
-    clip_text = f"{clip.width}x{clip.height} {clip.frames / clip.fps:g} s clips"
+    clip_text = f"{clip.width}x{clip.height} {round(clip.frames / clip.fps, 1):g} s clips"
     if requested != "auto":
         fix = f"set {PLAN_VARIABLE}=auto (or group-offload)"
     else:
