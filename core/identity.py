@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 
@@ -39,6 +39,9 @@ class Place:
     channel_id: the Discord channel, the Telegram chat id, the web console thread.
     thread_id: a Discord thread or a Telegram forum topic (message_thread_id).
     reply_to: the platform message the result should answer.
+    request_key: names the platform request (a message, a button press) this place came with; admitting the same
+        request twice finds the job made the first time (a replayed or re-delivered update). Not part of equality:
+        it says which request, not where.
     """
 
     platform: str
@@ -47,6 +50,7 @@ class Place:
     thread_id: str | None = None
     reply_to: str | None = None
     is_private: bool = False
+    request_key: str | None = field(default=None, compare=False)
 
     def to_json(self) -> str:
         return json.dumps(asdict(self))
@@ -56,7 +60,7 @@ class Place:
         return cls(**json.loads(text))
 
     def with_thread(self, thread_id: str | None) -> Place:
-        return Place(self.platform, self.channel_id, self.guild_id, thread_id, self.reply_to, self.is_private)
+        return replace(self, thread_id=thread_id)
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)

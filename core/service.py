@@ -6,7 +6,8 @@
 - `runner` (core/jobs/runner.py): the fair queue, scheduling, running a job to its clip, cancelling;
 - `outbox` (core/jobs/outbox.py): deliveries adapters post exactly once;
 - `library` (core/clips/library.py) and `views` (core/jobs/views.py): clips, lineage, deletion, job lists;
-- `admin` (core/admin.py): quotas, overrides, grants, service admins.
+- `admin` (core/admin.py): quotas, overrides, grants, service admins;
+- `inbox` (core/inbox.py): platform requests kept from arrival until handled, so a crash loses none.
 What they share (database, media, executor, settings, bus, moderation, extensions, clock) is one `Kernel`.
 
 Features join when the core is built, not after: `cameos` (its commands, and its consent extension first in the
@@ -45,6 +46,7 @@ from core.events import DeliveriesPending, EventBus, PostRef
 from core.execution.local import Executor
 from core.extensions import JobExtension
 from core.identity import Actor, Place
+from core.inbox import Inbox
 from core.jobs import quotas
 from core.jobs.admission import Admission
 from core.jobs.moderation import ContentPolicy, ModerationPolicy
@@ -96,6 +98,7 @@ class Sorabox:
         self.library = ClipLibrary(self.kernel)
         self.views = JobViews(self.kernel, self.runner.order)
         self.admin = Admin(self.kernel)
+        self.inbox = Inbox(self.kernel)
         self.commands = CommandRegistry()
         self._register_builtin_commands()
         # link / links / unlink: part of every service, through the same registry as the extensions.

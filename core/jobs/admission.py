@@ -144,9 +144,11 @@ class Admission:
             raise Refused(category)
         settings = k.settings
 
-        def admit(db: sqlite_utils.Database) -> tuple[str, str, int]:
+        def admit(db: sqlite_utils.Database) -> tuple[str, str, int | None]:
             now = k.now()
             user_id = jobstore.user_for(db, actor, now)
+            if place.request_key and (made := jobstore.job_for_request(db, place.request_key)) is not None:
+                return made.id, made.user_id, None  # this request was admitted before: a replay, not a new job
             params, cost = plan(db)
             for extension in k.extensions:
                 params.update(
@@ -182,6 +184,8 @@ class Admission:
             if (reason := counters.admission_refusal(exc)) is not None:
                 await k.db.write(partial(counters.bump, name=counters.REFUSALS, label=reason))
             raise
+        if left is None:
+            return await self._admitted_before(job_id)
         position, estimate = self.runner.enqueue(job_id, user_id, place, actor.user_id)
         return Reply(
             f"queued `{job_id}` — position {position}, about {duration(estimate)}. {left} credits left today.",
@@ -189,6 +193,23 @@ class Admission:
             position=position,
             estimate_seconds=estimate,
             data={"credits_left": left},
+        )
+
+    async def _admitted_before(self, job_id: str) -> Reply:
+        """The answer to a request that already made a job: that job's ticket again, charging nothing more."""
+        job = await self.k.db.read(lambda db: jobstore.get_job(db, job_id))
+        assert job is not None
+        data = {"admitted_before": True}
+        if job.state != "queued" or job_id not in self.runner.order():
+            return Reply(f"`{job_id}` is {job.state}.", job_id=job_id, data=data)
+        position = self.runner.order().index(job_id) + 1
+        estimate = self.runner.estimate(position)
+        return Reply(
+            f"queued `{job_id}` — position {position}, about {duration(estimate)}.",
+            job_id=job_id,
+            position=position,
+            estimate_seconds=estimate,
+            data=data,
         )
 
 

@@ -133,6 +133,7 @@ def insert_job(
             "params": json.dumps(params),
             "origin": place.to_json(),
             "requester": actor.to_json(),
+            "request_key": place.request_key,
             "state": "queued",
             "cost": cost,
             "period": period,
@@ -141,6 +142,12 @@ def insert_job(
     )
     quotas.record(db, user_id=user_id, kind="reserve", credits=-cost, period=period, now=now, job_id=job_id)
     return job_id
+
+
+def job_for_request(db: sqlite_utils.Database, request_key: str) -> JobRecord | None:
+    """The job admitted for a platform request (`Place.request_key`), if one was."""
+    row = one(db, "SELECT * FROM jobs WHERE request_key = ?", [request_key])
+    return None if row is None else JobRecord.from_row(row)
 
 
 def get_job(db: sqlite_utils.Database, job_id: str) -> JobRecord | None:
