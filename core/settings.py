@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from core.commands import Limits
+from core.jobs.output_check import OutputCheckPolicy
 from core.jobs.quotas import QuotaPolicy
 
 PREFIX = "SORABOX_"
@@ -151,6 +152,8 @@ class Settings:
     max_queue: int = 200
     quota: QuotaPolicy = field(default_factory=QuotaPolicy)
     limits: Limits = field(default_factory=Limits)
+    # The nudity check on generated frames (core/jobs/output_check.py): SORABOX_OUTPUT_CHECK*.
+    output_check: OutputCheckPolicy = field(default_factory=OutputCheckPolicy)
     # Seconds a clip's generation takes before any has been measured; queue estimates start here.
     initial_estimate_seconds: float = 10.0
     environ: Mapping[str, str] = field(default_factory=dict, repr=False)
@@ -192,6 +195,7 @@ class Settings:
                 reset_hour_utc=_int(env, "QUOTA_RESET_HOUR_UTC", 0),
             ),
             limits=limits,
+            output_check=OutputCheckPolicy.from_environ(env),
             environ=env,
             config_path=config_path(environ, toml_path),
         )

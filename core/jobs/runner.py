@@ -21,6 +21,7 @@ from core.errors import NotAllowed, SoraboxError, UnknownJob
 from core.events import DeliveriesPending, JobCancelled, JobDone, JobFailed, JobProgress, JobQueued, JobStarted
 from core.execution.local import ExecutorUnavailable
 from core.identity import Actor, Place, same_community
+from core.jobs import output_check
 from core.jobs import store as jobstore
 from core.jobs.finish import record_clip
 from core.jobs.scheduler import FairQueue
@@ -178,6 +179,7 @@ class Runner:
             running.generating = False
             self._wake.set()  # the next job starts on the freed worker while this one encodes
             running.token.raise_if_cancelled()
+            await output_check.screen(k, job, clip)  # a refused clip raises OutputRefused: never stored, refunded
             if not await k.db.write(lambda db: jobstore.transition(db, job.id, ("running",), "encoding")):
                 return
             total = max(running.total, 1)
