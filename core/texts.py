@@ -10,6 +10,7 @@ from core.records import JobRecord, JobSummary
 # A caption names at most this many unused words, and at most this many of the generator's notes.
 NOTE_WORDS = 8
 NOTE_COUNT = 3
+DETAILS_CHARS = 600  # Telegram captions stop at 1024 characters
 
 
 def summary(job: JobRecord, order: list[str]) -> JobSummary:
@@ -53,7 +54,9 @@ def clip_notes(metadata: Mapping[str, Any]) -> str:
     if unused:
         shown = ", ".join(unused[:NOTE_WORDS]) + (", …" if len(unused) > NOTE_WORDS else "")
         parts.insert(0, f"not used: {shown}")
-    return short("ℹ️ " + "; ".join(parts), 300) if parts else ""
+    line = short("ℹ️ " + "; ".join(parts), 300) if parts else ""
+    details = str(metadata.get("details") or "")  # the expanded prompt a model was given (model/ltx2/prompt_enhancer)
+    return "\n".join(x for x in (line, f"details: {short(details, DETAILS_CHARS)}" if details else "") if x)
 
 
 def short(text: str, n: int) -> str:

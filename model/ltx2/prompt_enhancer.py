@@ -29,6 +29,7 @@ _ACTIONS = {
     "collide": "collide with each other and scatter",
     "off": "goes over the edge and drops out of frame",
     "stand": "stands still while the scene moves around it",
+    "bank": "bounces off the surface and rebounds",
 }
 _CAMERAS = {
     "pan": "The camera pans smoothly to follow the action",
@@ -43,6 +44,7 @@ _LIGHTS = {
 }
 _SOUNDS = {
     "drop": "a clear impact sound on every bounce, in sync with each contact",
+    "bank": "a clear impact sound on every bounce, in sync with each contact",
     "collide": "sharp impact sounds exactly when they hit",
     "topple": "a thud as it lands",
     "roll": "a continuous rolling sound",
@@ -131,13 +133,11 @@ def _action(groups: list[Any], pace: Any) -> str:
     actions.sort(key=lambda pair: pair[1] == "stand")  # the thing that moves is the action to describe
     if actions:
         group, action = actions[0]
-        verb = _ACTIONS.get(str(action), "moves")
+        # Actions the grammar learns later than this table get a plain verb.
+        verb = _ACTIONS.get(str(action), "moves as the prompt describes")
         many = int(getattr(group, "count", 1) or 1) > 1
-        sentence = (
-            f"The {_noun(group).split(' ', 1)[1]} {verb}"
-            if not many or action == "collide"
-            else (f"The {_noun(group).split(' ', 1)[1]} each {verb}")
-        )
+        name = _noun(group).split(" ", 1)[1]
+        sentence = f"Each of the {name} {verb}" if many and action != "collide" else f"The {name} {verb}"
     else:
         sentence = "The subject moves naturally and continuously through the whole clip"
     if pace is not None and float(pace) < 1.0:

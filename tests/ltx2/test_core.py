@@ -37,3 +37,22 @@ async def test_sora_then_extend_through_the_core_store_playable_clips(tiny_gener
         longer = probe(core.media_path(await core.clip(extended.clip_id)))
         assert longer.frame_count == 25 + 24
         assert abs(longer.audio_seconds - longer.seconds) <= 2 / longer.fps
+
+
+async def test_the_posted_caption_shows_the_expanded_prompt_under_details(
+    tiny_generator: LTX2Generator, tmp_path: Path
+):
+    async with running_core(tmp_path, generator=tiny_generator) as core:
+        events = core.bus.subscribe()
+        reply = await core.handle_text(actor(), place(), "sora a red ball bounces at night --size 96x64 --seconds 1")
+        assert reply.ok, reply.text
+        done = await wait_for(events, lambda e: isinstance(e, JobDone | JobFailed) and e.job_id == reply.job_id, 60)
+        assert isinstance(done, JobDone), done
+        [delivery] = await core.claim_deliveries("test")
+
+    lines = delivery.text.split("\n")
+    assert lines[0] == "a red ball bounces at night"
+    details = next(line for line in lines if line.startswith("details: "))
+    assert details.startswith("details: a red ball bounces at night. The shot shows a red ball")
+    assert "Dim night lighting" in details and "Sound: a clear impact sound on every bounce" in details
+    assert lines[-1].startswith("— ")
