@@ -36,6 +36,9 @@ KINDS: dict[str, Kind] = {
     "cube": Kind("box", (0.15, 0.15, 0.15), "wood", "royalblue"),
     "box": Kind("box", (0.22, 0.18, 0.2), "wood", "burlywood"),
     "crate": Kind("box", (0.25, 0.25, 0.25), "wood", "peru"),
+    "rock": Kind("sphere", (0.1, 0.1, 0.1), "stone", "dimgray"),
+    "log": Kind("cylinder", (0.09, 0.35, 0.09), "wood", "sienna"),
+    "plank": Kind("box", (0.4, 0.03, 0.12), "wood", "burlywood"),
     "bottle": Kind("cylinder", (0.04, 0.14, 0.04), "glass", "seagreen"),
     "domino": Kind("box", (0.03, 0.2, 0.1), "wood", "ivory"),
     "can": Kind("cylinder", (0.035, 0.062, 0.035), "metal", "silver"),
@@ -49,11 +52,16 @@ FLOOR_COLORS = {"concrete": (0.56, 0.56, 0.54), "wood": (0.55, 0.38, 0.22), "ice
 TABLE_TOP = 0.78
 TABLE_EDGE_X = 0.75  # the table top's half length: it spans -0.75..0.75
 TABLE_HALF_DEPTH = 0.45
-RAMP_TOP = (-2.6, 0.9)  # the high end of the ramp; it runs down to the right and meets the floor at x = -0.4
+# The high end of the ramp; it runs down to the right and meets the floor at x = -0.4. Steep enough (29 degrees,
+# tan 0.55) that a wooden box on a wooden ramp keeps sliding once pushed.
+RAMP_TOP = (-2.6, 1.2)
 RAMP_LOW_X = -0.4
 WALL_X = 2.0
 BOARD_X = 2.2
 RIM_Y = 3.05
+STEP_RUN, STEP_RISE, STEPS = 0.4, 0.2, 4  # the stairs descend to the right from x = -2.4 to the floor at -0.8
+STAIRS_X = -2.2  # the top step's centre
+POOL = (0.6, 0.35, 0.0, 1.5, 0.35, 0.9)  # the water's box: centre x, y, z and half extents; surface at y = 0.7
 
 
 def _color(name: str | None, fallback: str, mat: str | None) -> tuple[tuple[float, float, float], str]:
@@ -68,7 +76,7 @@ def fixture_spec(request: FixtureRequest, setting: str) -> FixtureSpec:
     """Explicit geometry for a fixture the prompt asked for."""
     kind = request.kind
     defaults = {"floor": "concrete" if setting == "outdoor" else "wood", "ramp": "wood", "wall": "concrete",
-                "backboard": "plastic", "stairs": "concrete", "table": "wood"}  # fmt: skip
+                "backboard": "plastic", "stairs": "concrete", "table": "wood", "pool": "water"}  # fmt: skip
     mat = request.material or defaults.get(kind, "wood")
     if request.color and request.color in CSS_COLORS:
         color = color_rgb(request.color)
@@ -97,9 +105,13 @@ def fixture_spec(request: FixtureRequest, setting: str) -> FixtureSpec:
         back, front = BOARD_X - 0.15, BOARD_X - 0.15 - 0.45
         spec.circles.extend([(back, RIM_Y, 0.02), (front, RIM_Y, 0.02)])
     elif kind == "stairs":
-        for i in range(4):
-            h = 0.2 * (4 - i)
-            spec.boxes.append((-2.2 + 0.4 * i, h / 2, 0.0, 0.2, h / 2, 0.8, 0.0))
+        for i in range(STEPS):
+            h = STEP_RISE * (STEPS - i)
+            spec.boxes.append((STAIRS_X + STEP_RUN * i, h / 2, 0.0, STEP_RUN / 2, h / 2, 0.8, 0.0))
+    elif kind == "pool":
+        # The water itself: bodies pass into it, and it lifts and drags them (physics.Simulator).
+        spec.material, spec.color = "water", material("water").color
+        spec.boxes.append((*POOL[:3], *POOL[3:], 0.0))
     elif kind == "table":
         spec.boxes.append((0.0, TABLE_TOP - 0.025, 0.0, TABLE_EDGE_X, 0.025, TABLE_HALF_DEPTH, 0.0))
         for lx in (-0.68, 0.68):
@@ -187,7 +199,7 @@ def start_motion(
     action = g.action or ("roll" if spec.shape in {"sphere", "cylinder"} and "ramp" in kinds else "drop")
     if action == "off" and "table" not in kinds:
         action = "drop"  # off nothing in particular: it falls from above the floor
-    if spec.shape == "cylinder" and action in {"roll", "collide"}:
+    if spec.shape == "cylinder" and (action in {"roll", "collide"} or g.kind == "log"):
         # A can or bottle rolls lying across the view: its side view is then a disc, so it rolls in the picture.
         spec.axis = "z"
     sphere = spec.shape == "sphere"
@@ -197,6 +209,22 @@ def start_motion(
     index = row.index(spec)
     single = len(row) == 1
     x = spec.position[0]
+    if action == "collapse" and not g.stacked:
+        action = "topple"
+    if g.stacked:
+        _stack(scene, spec, [b for b in row if b.kind == spec.kind], action, half_h, rng)
+        return
+    if "pool" in kinds and action in {"float", "sink", "splash", "drop"}:
+        _into_the_water(spec, index, len(row), action, half_h)
+        return
+    if action in {"float", "sink", "splash"}:
+        action = "drop"
+    if action == "bank" or (action == "drop" and "backboard" in kinds):
+        _off_the_board(scene, spec, index, half_h)
+        return
+    if "stairs" in kinds and action in {"drop", "topple"}:
+        _down_the_stairs(spec, index, action, rolls, half_h)
+        return
     if action in {"roll", "slide"}:
         if "ramp" in kinds:
             # Start near the top of the ramp, resting on its surface.
@@ -204,9 +232,13 @@ def start_motion(
             theta = math.atan2(y0, x1 - x0)
             along = 0.25 + index * max(2.4 * r, 0.3)
             sx, sy = x0 + along * math.cos(theta), y0 - along * math.sin(theta)
-            offset = half_h + 0.01
+            offset = half_h + 0.001
             spec.position = (sx + math.sin(theta) * offset, sy + math.cos(theta) * offset)
             spec.angle = 0.0 if rolls else -theta
+            if not rolls:
+                # A push down the slope: a box on a ramp no steeper than its friction angle only slides once moving.
+                push = 1.4
+                spec.velocity = (push * math.cos(theta), -push * math.sin(theta))
         else:
             base = _surface_height(scene, x)
             speed = 2.6 + (0.0 if single else rng.uniform(-0.3, 0.3))
@@ -264,6 +296,76 @@ def start_motion(
             spec.angle = rng.uniform(-0.5, 0.5)
         elif not sphere:
             spec.angle = 0.3 * (rng.random() - 0.5)
+
+
+def _stack(
+    scene: SceneSpec, spec: BodySpec, stack: list[BodySpec], action: str, half_h: float, rng: random.Random
+) -> None:
+    """One on another, in a column at the middle; a stack that collapses leans, each level further out than the
+    one below, so that what rests on the lowest levels hangs past their edge and the tower comes down."""
+    level = stack.index(spec)
+    base = _surface_height(scene, 0.0)
+    hx = spec.size[0]
+    falls = action in {"collapse", "topple", "drop", "collide"}
+    lean = 0.45 * hx if falls else 0.0
+    jitter = rng.uniform(-0.04, 0.04) * hx
+    spec.position = (-0.2 + lean * level + (jitter if level else 0.0), base + half_h * (2 * level + 1) + 0.001 * level)
+    spec.angle = 0.0
+    if falls and level == len(stack) - 1:
+        spec.velocity = (0.6, 0.0)  # and a nudge at the top
+
+
+def _into_the_water(spec: BodySpec, index: int, count: int, action: str, half_h: float) -> None:
+    """Above the pool, spread along it, falling in: what is lighter than water floats, what is denser sinks."""
+    cx, cy, _cz, hx, hy, _hz = POOL
+    surface = cy + hy
+    spread = min(0.5, 2 * (hx - 0.3) / max(count, 1))
+    spec.position = (cx + (index - (count - 1) / 2) * spread, surface + (1.2 if action == "splash" else 0.5) + half_h
+                     + 0.25 * index)  # fmt: skip
+    spec.angle = 0.0
+
+
+def _off_the_board(scene: SceneSpec, spec: BodySpec, index: int, half_h: float) -> None:
+    """Thrown at the backboard (or a wall) above the rim: it hits the board and comes back off it through the air."""
+    r = spec.size[0]
+    board = next((f for f in scene.fixtures if f.kind == "backboard"), None)
+    if board is None:
+        wall = next((f for f in scene.fixtures if f.kind == "wall"), None)
+        if wall is None:
+            wall = fixture_spec(FixtureRequest("wall"), scene.environment.setting)
+            scene.fixtures.append(wall)
+        face = wall.boxes[0][0] - wall.boxes[0][3]
+        target = (face - r, 1.2)
+        start = (face - 2.6 - index * 0.35, 0.9)
+    else:
+        cx, cy, _cz, hx, _hy, _hz, _a = board.boxes[0]
+        target = (cx - hx - r, cy + 0.1)  # the board's face, above the rim
+        start = (cx - 3.0 - index * 0.35, 1.5)
+    spec.position = (start[0], max(start[1], half_h + 0.01))
+    spec.velocity = _ballistic(spec.position[0], spec.position[1], target[0], target[1])
+    spec.spin = -4.0
+
+
+def _down_the_stairs(spec: BodySpec, index: int, action: str, rolls: bool, half_h: float) -> None:
+    """Onto the top step and over its edge: a ball bounces down step by step, a box tumbles down.
+
+    Several objects go down side by side in depth (the stairs are 1.6 m wide), so they do not land on each other.
+    """
+    top = STEP_RISE * STEPS
+    right_edge = STAIRS_X + STEP_RUN / 2
+    spec.z = (0.0, -0.4, 0.4, -0.65, 0.65)[index % 5]
+    if rolls:
+        spec.position = (STAIRS_X - 0.1 - 0.04 * index, top + 0.35 + half_h + 0.15 * index)
+        spec.velocity = (0.8 - 0.05 * index, 0.0)
+        spec.spin = -0.8 / max(spec.size[0], 0.01)
+        return
+    hx = spec.size[0]
+    spec.position = (right_edge - hx - 0.01 - 0.03 * index, top + half_h + 0.001)
+    spec.angle = 0.0
+    _tip_over_to_the_right(spec)
+    # Tipping alone leaves it on the next step; a forward push carries it on down, one step at a time.
+    push = 0.75 * (1.0 - 0.12 * index)
+    spec.velocity = (spec.velocity[0] + push, spec.velocity[1])
 
 
 def _tip_over_to_the_right(spec: BodySpec) -> None:
@@ -368,12 +470,18 @@ def build_scene(parsed: ParsedPrompt, seed: int) -> tuple[SceneSpec, list[str]]:
     requests = list(parsed.fixtures)
     if not any(f.kind == "floor" for f in requests):
         requests.insert(0, FixtureRequest("floor"))
+    if any(g.action in {"float", "sink", "splash"} for g in parsed.groups) and not any(
+        f.kind == "pool" for f in requests
+    ):
+        requests.append(FixtureRequest("pool"))  # floating and sinking need water
+        notes.append("added a pool of water to float, sink or splash in")
     for request in requests:
         scene.fixtures.append(fixture_spec(request, env.setting))
     groups = list(parsed.groups)
     if not groups:
-        groups = [ObjectGroup(kind="ball", color=parsed.loose.get("color", "white"),
-                              material=parsed.loose.get("material"))]
+        groups = [
+            ObjectGroup(kind="ball", color=parsed.loose.get("color", "white"), material=parsed.loose.get("material"))
+        ]
         notes.append("no object understood; showing a plain scene with a ball")
     place_groups(scene, groups, rng)
     figures = [o for o in scene.objects if o.shape == "figure"]

@@ -219,7 +219,7 @@ def plan_model(scene: SceneSpec, timestep: float) -> ModelPlan:
             statics.append((gid, fixture.material))
             plan.geoms[gid] = GeomInfo(name, fixture.material, -1, 0.0)
     body_xml: list[str] = []
-    movers: list[tuple[str, str]] = []
+    movers: list[tuple[str, str, float]] = []  # MJCF geom name, material, rolling radius (0: does not roll)
     for spec in scene.objects:
         mat = material(spec.material)
         if spec.static or spec.shape == "figure":
@@ -241,10 +241,11 @@ def plan_model(scene: SceneSpec, timestep: float) -> ModelPlan:
             f'<inertial pos="0 0 0" mass="{mass!r}" diaginertia="{inertia!r} {inertia!r} {inertia!r}"/>'
             f"{_geom_xml(gid, spec)}</body>"
         )
-        movers.append((gid, spec.material))
+        movers.append((gid, spec.material, hw if shape == "circle" else 0.0))
         plan.geoms[gid] = GeomInfo(spec.id, spec.material, index, body.bound)
-    pairs = [_pair(ga, ma, gb, mb, timestep)
-             for k, (ga, ma) in enumerate(movers) for gb, mb in statics + movers[k + 1 :]]  # fmt: skip
+    pairs = [_pair(ga, ma, ra, gb, mb, rb, timestep)
+             for k, (ga, ma, ra) in enumerate(movers)
+             for gb, mb, rb in [(g, m, 0.0) for g, m in statics] + movers[k + 1 :]]  # fmt: skip
     plan.xml = (
         '<mujoco><compiler angle="radian"/>'
         # Islands of bodies that have come to rest sleep until something touches them: a fallen row of dominoes
@@ -257,10 +258,17 @@ def plan_model(scene: SceneSpec, timestep: float) -> ModelPlan:
     return plan
 
 
-def _pair(ga: str, ma: str, gb: str, mb: str, timestep: float) -> str:
+def _pair(ga: str, ma: str, ra: float, gb: str, mb: str, rb: float, timestep: float) -> str:
+    """One contact pair's law; `ra`/`rb` are rolling radii (0 for what does not roll)."""
     a, b = material(ma), material(mb)
     e = combined_restitution(a.restitution, b.restitution)
     mu = combined_friction(a.friction, b.friction)
     damping = contact_damping(e, timestep)
-    return (f'<pair geom1="{ga}" geom2="{gb}" condim="3" friction="{mu!r} {mu!r} 0.005 0.0001 0.0001" '
-            f'solref="{-CONTACT_STIFFNESS!r} {-damping!r}" solimp="{IMPEDANCE}"/>')  # fmt: skip
+    law = f'solref="{-CONTACT_STIFFNESS!r} {-damping!r}" solimp="{IMPEDANCE}"'
+    radius = max(ra, rb)
+    if radius == 0.0:
+        return f'<pair geom1="{ga}" geom2="{gb}" condim="3" friction="{mu!r} {mu!r} 0 0 0" {law}/>'
+    # Something round: rolling resistance (a torque of c * r * N) so a rolling ball slows down and stops.
+    roll = max(a.rolling, b.rolling) * radius
+    return (f'<pair geom1="{ga}" geom2="{gb}" condim="6" friction="{mu!r} {mu!r} {roll!r} {roll!r} {roll!r}" '
+            f"{law}/>")  # fmt: skip

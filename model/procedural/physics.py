@@ -320,13 +320,16 @@ class Simulator:
             rel = vel[:, 0] - vel[:, 1]
             tangential = rel - normal * np.sum(rel * normal, axis=1, keepdims=True)
             slip = np.linalg.norm(tangential, axis=1)
-            speeds = np.hypot(d.qvel[0::3], d.qvel[1::3])
+            centre = d.qvel.reshape(-1, 3)[:, :2]
             for c in range(n):
                 for b in owner[c]:
                     if b >= 0:
                         touching[b, 1] = max(touching[b, 1], slip[c])
                         if self._round[b]:
-                            touching[b, 0] = speeds[b]
+                            # Rolling is the centre moving along the surface; a bounce moves it across.
+                            v = centre[b]
+                            along = v - normal[c, :2] * float(v @ normal[c, :2])
+                            touching[b, 0] = max(touching[b, 0], float(np.hypot(*along)))
         self._touching = touching
 
     def _water_forces(self) -> None:

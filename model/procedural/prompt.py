@@ -28,6 +28,8 @@ OBJECTS: dict[str, str] = {
     "cube": "cube", "cubes": "cube", "block": "cube", "blocks": "cube", "dice": "cube", "die": "cube",
     "box": "box", "boxes": "box", "package": "box", "parcel": "box",
     "crate": "crate", "crates": "crate",
+    "rock": "rock", "rocks": "rock", "pebble": "rock", "pebbles": "rock", "boulder": "rock", "stone ball": "rock",
+    "log": "log", "logs": "log", "plank": "plank", "planks": "plank",
     "bottle": "bottle", "bottles": "bottle",
     "domino": "domino", "dominoes": "domino", "dominos": "domino",
     "can": "can", "cans": "can", "tin can": "can", "soda can": "can", "tin cans": "can", "soda cans": "can",
@@ -37,7 +39,8 @@ OBJECTS: dict[str, str] = {
 }  # fmt: skip
 PLURALS = frozenset(
     {"balls", "spheres", "orbs", "marbles", "basketballs", "footballs", "soccer balls", "tennis balls", "cubes",
-     "blocks", "dice", "boxes", "crates", "bottles", "dominoes", "dominos", "cans", "tin cans", "soda cans",
+     "blocks", "dice", "boxes", "crates",
+     "rocks", "pebbles", "logs", "planks", "bottles", "dominoes", "dominos", "cans", "tin cans", "soda cans",
      "people", "men", "women", "figures", "robots"}
 )  # fmt: skip
 
@@ -69,6 +72,13 @@ ACTIONS: dict[str, str] = {
     "stands": "stand", "standing": "stand", "waits": "stand", "watches": "stand",
     # Off a table: starts on its top and goes over the edge (a plain "falls" drops from above).
     "falls off": "off", "fall off": "off", "fell off": "off", "falling off": "off", "drops off": "off",
+    "collapse": "collapse", "collapses": "collapse", "collapsing": "collapse", "collapsed": "collapse",
+    "crumbles": "collapse", "knocked down": "collapse", "comes down": "collapse", "falls apart": "collapse",
+    "float": "float", "floats": "float", "floating": "float", "bobs": "float", "bobbing": "float",
+    "sink": "sink", "sinks": "sink", "sinking": "sink", "sank": "sink",
+    "splash": "splash", "splashes": "splash", "splashing": "splash", "plunges": "splash", "dives": "splash",
+    "bounces off": "bank", "bounce off": "bank", "bouncing off": "bank", "rebounds off": "bank",
+    "rebounds": "bank", "banks off": "bank", "ricochets off": "bank",
     "rolls off": "off", "roll off": "off", "rolling off": "off", "slides off": "off", "slide off": "off",
     "sliding off": "off", "knocked off": "off", "knocks off": "off", "pushed off": "off", "tumbles off": "off",
     "topples off": "off",
@@ -79,6 +89,8 @@ FIXTURES: dict[str, str] = {
     "wall": "wall", "walls": "wall",
     "backboard": "backboard", "hoop": "backboard", "hoops": "backboard", "basket": "backboard",
     "basketball hoop": "backboard", "net": "backboard", "rim": "backboard",
+    "flight of stairs": "stairs", "flight of steps": "stairs",
+    "pool": "pool", "swimming pool": "pool", "water": "pool", "pond": "pool", "lake": "pool", "tank": "pool",
     "stairs": "stairs", "staircase": "stairs", "steps": "stairs", "stair": "stairs", "stairway": "stairs",
     "table": "table", "desk": "table", "tables": "table", "bench": "table",
 }  # fmt: skip
@@ -112,6 +124,9 @@ SETTINGS: dict[str, tuple[str, str]] = {
     "slow": ("pace", "0.5"), "real time": ("pace", "1"), "realtime": ("pace", "1"),
     "normal speed": ("pace", "1"),
 }  # fmt: skip
+# "a stack of boxes", "a tower of blocks": the objects are piled one on another.
+ARRANGEMENTS = frozenset({"stack", "stacks", "tower", "towers", "pile", "piles", "pyramid", "heap", "stacked",
+                          "piled"})  # fmt: skip
 SPEECH_VERBS = frozenset({"says", "say", "said", "saying", "speaks", "shouts", "yells", "whispers", "sings",
                           "asks", "announces", "tells", "exclaims", "replies"})  # fmt: skip
 UNITS: dict[str, float] = {
@@ -165,6 +180,7 @@ class ObjectGroup:
     height: float | None = None  # metres above the ground the object starts (its bottom)
     target: str | None = None  # what a thrown object is thrown at: a fixture kind or an object kind
     label: str = ""  # a cameo handle
+    stacked: bool = False  # piled one on another ("a stack of boxes", "a tower of blocks")
 
 
 @dataclass
@@ -247,6 +263,8 @@ def _tokens(words: list[str]) -> list[tuple[str, str, str]]:
                 out.append(("unit", str(UNITS[phrase]), phrase))
             elif n == 1 and phrase.startswith("@") and len(phrase) > 1:
                 out.append(("cameo", phrase[1:], phrase))
+            elif n == 1 and phrase in ARRANGEMENTS:
+                out.append(("arrange", phrase, phrase))
             elif n == 1 and phrase in SPEECH_VERBS:
                 out.append(("speak", phrase, phrase))
             elif n == 1 and phrase in {"add", "adds", "another", "more", "plus", "extra", "additional"}:
@@ -295,8 +313,9 @@ def parse_prompt(text: str) -> ParsedPrompt:
         if cat == "add":
             result.adds = True
             continue
-        negated, negate = (negate, False) if cat not in {"filler", "color", "material", "size", "number"} else (
-            False, negate)
+        negated, negate = (
+            (negate, False) if cat not in {"filler", "color", "material", "size", "number"} else (False, negate)
+        )
         if cat == "number":
             number = float(val)
             if nxt is not None and nxt[0] == "unit":
@@ -345,6 +364,10 @@ def parse_prompt(text: str) -> ParsedPrompt:
             group.color = pending.pop("color", None)
             group.material = pending.pop("material", None)
             group.scale = float(pending.pop("size", "1"))
+            if pending.pop("stacked", None):
+                group.stacked = True
+                if plural and group.count < 2:
+                    group.count = 5  # "a tower of blocks": more than a few, or it is no tower
             if "height" in pending:
                 group.height = float(pending.pop("height"))
             if last is not None and last.action == "throw" and last.target is None:
@@ -355,6 +378,12 @@ def parse_prompt(text: str) -> ParsedPrompt:
                     last.target = val  # "a ball is thrown at a robot"
             result.groups.append(group)
             last = group
+            continue
+        if cat == "arrange":
+            if last is not None and surface in {"stacked", "piled"}:
+                last.stacked = True  # "boxes stacked on a table"
+            else:
+                pending["stacked"] = "1"
             continue
         if cat == "cameo":
             group = ObjectGroup(kind="figure", label=val)
