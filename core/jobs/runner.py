@@ -214,7 +214,8 @@ class Runner:
             else:
                 await self._end(job, "cancelled", reason)
         except SoraboxError as exc:
-            # An extension refused right before generation (a cameo's consent was withdrawn).
+            # An extension refused right before generation (a cameo's consent was withdrawn), or the output check
+            # refused the clip it made (core/jobs/output_check.py: audited for the admins before it raised).
             await self._end(job, "cancelled", f"{exc}; your credits were refunded")
         except (GenerationError, MediaError) as exc:
             await self._end(job, "failed", f"{exc}; your credits were refunded")
