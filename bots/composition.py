@@ -1,4 +1,7 @@
-"""The composition root: builds storage, the generator, the executor and the core from one Settings."""
+"""The composition root: builds storage, the generator, the executor, the features and the core from one Settings.
+
+Everything the core needs is built here and passed in when the core is built: no attribute is set on it afterwards.
+"""
 
 from __future__ import annotations
 
@@ -36,10 +39,23 @@ def build_executor(settings: Settings) -> Executor:
 
 
 def build_core(
-    settings: Settings, executor: Executor | None = None, extensions: list[JobExtension] | None = None
+    settings: Settings,
+    executor: Executor | None = None,
+    extensions: list[JobExtension] | None = None,
+    *,
+    features: bool = False,
 ) -> Parts:
+    """The core over the settings' database and media folder. With `features` (what `sorabox serve` runs): the cameo
+    commands and consent checks, the watermark and, when configured, C2PA signing."""
     # The generator first: a backend that cannot load should fail before anything is opened.
     executor = executor or build_executor(settings)
+    all_extensions = list(extensions or [])
+    cameos = None
+    if features:
+        from core.cameos.service import cameo_features  # OpenCV and the voice detector load with it
+
+        cameos, provenance = cameo_features(settings, executor.backend)
+        all_extensions.extend(provenance)
     db = Database(settings.database_path)
     core = Sorabox(
         db=db,
@@ -47,7 +63,8 @@ def build_core(
         executor=executor,
         settings=settings,
         moderation=ModerationFile(settings.data_dir / "moderation.toml"),
-        extensions=extensions or [],
+        extensions=all_extensions,
+        cameos=cameos,
     )
     return Parts(db, core)
 

@@ -14,7 +14,6 @@ from aiohttp import web
 
 from bots.composition import build_core
 from bots.web import WebConsole
-from core.cameos.service import install_cameos
 from core.service import Sorabox
 from core.settings import Settings, SettingsError
 
@@ -65,12 +64,11 @@ async def run_service(
     # Looked up per call, not bound as a default at import: the stream in place then may be closed by now
     # (a test harness swaps sys.stdout per test), which once failed a start with "I/O operation on closed file".
     out = out if out is not None else sys.stdout
-    parts = build_core(settings)
+    # With its features: cameo commands, consent checks, the watermark and (when configured) C2PA signing.
+    parts = build_core(settings, features=True)
     core = parts.core
     app = web.Application(client_max_size=64 * 1024 * 1024)
     try:
-        # Cameo commands, consent checks, the watermark and (when configured) C2PA signing.
-        install_cameos(core, settings)
         adapters, console = build_adapters(core, settings, app)
         _ = console.signer  # the signing key now: a bad key file stops the start, not a member's first request
     except BaseException:

@@ -101,13 +101,14 @@ def write_config_value(path: Path, key: str, value: str) -> None:
 
 
 def _int(env: Mapping[str, str], name: str, default: int) -> int:
-    raw = env.get(PREFIX + name)
+    """A whole number from the variable `name` (a full name, so the code names every variable it reads)."""
+    raw = env.get(name)
     if raw is None or raw == "":
         return default
     try:
         return int(raw)
     except ValueError:
-        raise SettingsError(f"{PREFIX}{name} must be a whole number, got {raw!r}") from None
+        raise SettingsError(f"{name} must be a whole number, got {raw!r}") from None
 
 
 def env_float(env: Mapping[str, str], name: str, default: float, minimum: float = 0.0, above: bool = False) -> float:
@@ -126,19 +127,24 @@ def env_float(env: Mapping[str, str], name: str, default: float, minimum: float 
     return value
 
 
-def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
-    raw = env.get(PREFIX + name)
-    if raw is None or raw == "":
-        return default
-    if raw.lower() in {"1", "true", "yes", "on"}:
-        return True
-    if raw.lower() in {"0", "false", "no", "off"}:
-        return False
-    raise SettingsError(f"{PREFIX}{name} must be true or false, got {raw!r}")
+def read_public_url(env: Mapping[str, str]) -> str:
+    """SORABOX_PUBLIC_URL, the base URL people and platforms reach the service's web routes at, without a trailing
+    slash. The one place it is read: `Settings.public_url`, and adapter settings built from the same environment."""
+    return env.get("SORABOX_PUBLIC_URL", "").strip().rstrip("/")
+
+
+# The largest cameo reference video accepted, in bytes (model.likeness.LikenessPolicy's default).
+CAMEO_MAX_BYTES = 50 * 1024 * 1024
 
 
 @dataclass(frozen=True)
 class Settings:
+    """Every setting of the core, parsed once from the environment (and `sorabox.toml`) by `from_env`.
+
+    Adapters parse their own variables from `environ` once, at the composition root (bots/serve.py). Every
+    `SORABOX_*` variable is listed in docs/CONFIGURATION.md; tests/core/test_configuration_table.py keeps the two equal.
+    """
+
     data_dir: Path = Path("data")
     backend: str = "procedural"
     model_dir: Path | None = None
@@ -154,6 +160,9 @@ class Settings:
     limits: Limits = field(default_factory=Limits)
     # The nudity check on generated frames (core/jobs/output_check.py): SORABOX_OUTPUT_CHECK*.
     output_check: OutputCheckPolicy = field(default_factory=OutputCheckPolicy)
+    # The name in the watermark, the C2PA manifest and cameo consent texts.
+    service_name: str = "sorabox"
+    cameo_max_bytes: int = CAMEO_MAX_BYTES
     # Seconds a clip's generation takes before any has been measured; queue estimates start here.
     initial_estimate_seconds: float = 10.0
     environ: Mapping[str, str] = field(default_factory=dict, repr=False)
@@ -170,35 +179,34 @@ class Settings:
     @classmethod
     def from_env(cls, environ: Mapping[str, str], toml_path: Path | None = None) -> Settings:
         env = merged_environment(environ, toml_path)
-        model_dir = env.get(PREFIX + "MODEL_DIR")
-        executor = env.get(PREFIX + "EXECUTOR", "local")
+        model_dir = env.get("SORABOX_MODEL_DIR")
+        executor = env.get("SORABOX_EXECUTOR", "local")
         if executor not in {"local", "ray"}:
-            raise SettingsError(f"{PREFIX}EXECUTOR must be local or ray, got {executor!r}")
+            raise SettingsError(f"SORABOX_EXECUTOR must be local or ray, got {executor!r}")
         limits = Limits(
-            max_prompt_chars=_int(env, "MAX_PROMPT_CHARS", Limits.max_prompt_chars),
-            max_seconds=float(_int(env, "MAX_SECONDS", int(Limits.max_seconds))),
+            max_prompt_chars=_int(env, "SORABOX_MAX_PROMPT_CHARS", Limits.max_prompt_chars),
+            max_seconds=float(_int(env, "SORABOX_MAX_SECONDS", int(Limits.max_seconds))),
         )
         return cls(
-            data_dir=Path(env.get(PREFIX + "DATA_DIR", "data")),
-            backend=env.get(PREFIX + "BACKEND", "procedural"),
+            data_dir=Path(env.get("SORABOX_DATA_DIR", "data")),
+            backend=env.get("SORABOX_BACKEND", "procedural"),
             model_dir=Path(model_dir) if model_dir else None,
             executor=executor,
-            ray_address=env.get(PREFIX + "RAY_ADDRESS", "auto"),
-            web_host=env.get(PREFIX + "WEB_HOST", "127.0.0.1"),
-            web_port=_int(env, "WEB_PORT", 8080),
-            public_url=env.get(PREFIX + "PUBLIC_URL", ""),
-            generation_workers=_int(env, "GENERATION_WORKERS", 1),
-            max_jobs_per_user=_int(env, "MAX_JOBS_PER_USER", 3),
-            max_queue=_int(env, "MAX_QUEUE", 200),
+            ray_address=env.get("SORABOX_RAY_ADDRESS", "auto"),
+            web_host=env.get("SORABOX_WEB_HOST", "127.0.0.1"),
+            web_port=_int(env, "SORABOX_WEB_PORT", 8080),
+            public_url=read_public_url(env),
+            generation_workers=_int(env, "SORABOX_GENERATION_WORKERS", 1),
+            max_jobs_per_user=_int(env, "SORABOX_MAX_JOBS_PER_USER", 3),
+            max_queue=_int(env, "SORABOX_MAX_QUEUE", 200),
             quota=QuotaPolicy(
-                daily_credits=_int(env, "DAILY_CREDITS", QuotaPolicy.daily_credits),
-                reset_hour_utc=_int(env, "QUOTA_RESET_HOUR_UTC", 0),
+                daily_credits=_int(env, "SORABOX_DAILY_CREDITS", QuotaPolicy.daily_credits),
+                reset_hour_utc=_int(env, "SORABOX_QUOTA_RESET_HOUR_UTC", 0),
             ),
             limits=limits,
             output_check=OutputCheckPolicy.from_environ(env),
+            service_name=env.get("SORABOX_SERVICE_NAME", "sorabox"),
+            cameo_max_bytes=_int(env, "SORABOX_CAMEO_MAX_BYTES", CAMEO_MAX_BYTES),
             environ=env,
             config_path=config_path(environ, toml_path),
         )
-
-    def flag(self, name: str, default: bool = False) -> bool:
-        return _bool(self.environ, name, default)

@@ -8,17 +8,22 @@ import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from core.events import Event
 from core.execution.local import LocalExecutor
+from core.extensions import JobExtension
 from core.identity import Actor, Place
 from core.service import Sorabox
 from core.settings import Settings
 from model.generator import CancelToken, Clip, GenerationRequest, ProgressCallback
 from storage.database import Database
 from storage.media_store import MediaStore
+
+if TYPE_CHECKING:
+    from core.cameos.service import Cameos
 
 
 class ToneGenerator:
@@ -81,20 +86,25 @@ async def running_core(
     *,
     executor: object | None = None,
     setup: Callable[[Sorabox], None] | None = None,
+    features: Callable[[Settings, str], tuple[Cameos | None, list[JobExtension]]] | None = None,
     **overrides: object,
 ) -> AsyncIterator[Sorabox]:
     """A started core over a real SQLite file and media folder; stopped and closed afterwards.
 
-    `executor` replaces the local worker (a Ray executor); `setup` runs before the start, where `sorabox
-    serve` installs extensions (cameos).
+    `executor` replaces the local worker (a Ray executor); `features(settings, backend)` builds the cameo service
+    and extensions passed to the core, as bots/composition.py does; `setup` runs before the start.
     """
     settings = make_settings(data_dir, **overrides)
+    executor = executor or LocalExecutor(generator or ToneGenerator(), workers=workers)  # type: ignore[arg-type]
+    cameos, extensions = features(settings, executor.backend) if features else (None, [])  # type: ignore[attr-defined]
     db = Database(settings.database_path)
     core = Sorabox(
         db=db,
         media=MediaStore(settings.media_dir),
-        executor=executor or LocalExecutor(generator or ToneGenerator(), workers=workers),  # type: ignore[arg-type]
+        executor=executor,  # type: ignore[arg-type]
         settings=settings,
+        extensions=extensions,
+        cameos=cameos,
     )
     if setup is not None:
         setup(core)

@@ -6,7 +6,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from core.settings import SettingsError
+from core.settings import SettingsError, read_public_url
 
 PREFIX = "SORABOX_DISCORD_"
 # Discord's default per-file upload limit when no interaction told us the real one.
@@ -63,5 +63,5 @@ class DiscordSettings:
             guild_ids=tuple(guild_ids),
             api_base=api_base,
             gateway_url=gateway_url,
-            public_url=environ.get("SORABOX_PUBLIC_URL", "").strip().rstrip("/"),
+            public_url=read_public_url(environ),
         )

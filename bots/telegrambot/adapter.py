@@ -142,7 +142,7 @@ class TelegramAdapter:
         self.core = core
         self.settings = settings
         self._media_url = media_url
-        self.cameos: Cameos | None = cameos if cameos is not None else getattr(core, "cameos", None)
+        self.cameos: Cameos | None = cameos if cameos is not None else core.cameos
         builder = (
             Application.builder()
             .token(settings.token)

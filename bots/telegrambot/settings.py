@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from core.settings import SettingsError, env_float
+from core.settings import SettingsError, env_float, read_public_url
 
 CLOUD_BASE_URL = "https://api.telegram.org/bot"
 CLOUD_BASE_FILE_URL = "https://api.telegram.org/file/bot"
@@ -97,7 +97,7 @@ class TelegramSettings:
             chat_action_interval_seconds=_float(environ, "SORABOX_TELEGRAM_CHAT_ACTION_INTERVAL", 4.5, 0.1),
             outbox_poll_seconds=_float(environ, "SORABOX_TELEGRAM_OUTBOX_POLL", 5.0, 0.05),
             retry_base_seconds=_float(environ, "SORABOX_TELEGRAM_RETRY_BASE", 2.0, 0.01),
-            public_url=(environ.get("SORABOX_PUBLIC_URL", "") or public_url).rstrip("/"),
+            public_url=(read_public_url(environ) or public_url).rstrip("/"),
         )
 
 

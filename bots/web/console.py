@@ -156,7 +156,7 @@ class WebConsole:
         self.core = core
         self.settings = settings
         # The cameo service, when `sorabox serve` installed it (passed in, or left on the core as `core.cameos`).
-        self.cameos: Cameos | None = cameos if cameos is not None else getattr(core, "cameos", None)
+        self.cameos: Cameos | None = cameos if cameos is not None else core.cameos
         self.web_settings = WebSettings.from_settings(settings)
         self.accounts = Accounts(core.db, core.now)
         self.threads = ConsoleThreads(core.db, core.now)

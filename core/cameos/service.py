@@ -1,9 +1,11 @@
 """Cameos: a person's face and voice, usable in clips by the people they allow, revocable at any moment.
 
-`install_cameos(core, settings)` adds the `cameo ...` and `forgetme` commands to a Sorabox and returns
-the `Cameos` object; its `extension` (a JobExtension) checks consent at admission, again right before
-generation and again before encoding, hands the face and voice to the generator, records each use and
-writes a notice to the cameo's owner. Adapters upload reference videos through `await cameos.create(...)`.
+`cameo_features(settings, backend)` builds the `Cameos` object and the provenance extensions; the composition
+root passes both to `Sorabox(cameos=..., extensions=...)`, which registers the `cameo ...`, `forgetme` and
+cameo-aware `delete` commands and puts `cameos.extension` first in the job's path. That extension checks consent at
+admission, again right before generation and again before encoding, hands the face and voice to the generator,
+records each use and writes a notice to the cameo's owner. Adapters reach the service as `core.cameos` and upload
+reference videos through `await cameos.create(...)`.
 """
 
 from __future__ import annotations
@@ -204,20 +206,40 @@ def resolve_user(db: sqlite_utils.Database, actor: Actor, word: str, now: dateti
 
 
 class Cameos:
-    """Cameo records and commands over one Sorabox."""
+    """Cameo records and commands over one Sorabox (the one it is passed to: `Sorabox(cameos=...)`)."""
 
     def __init__(
         self,
-        core: Sorabox,
         checker: LikenessChecker | None = None,
         policy: LikenessPolicy | None = None,
         service_name: str = "sorabox",
     ) -> None:
-        self.core = core
+        self._core: Sorabox | None = None
         self._checker = checker
         self.policy = policy or LikenessPolicy()
         self.service_name = service_name
         self.extension = CameoExtension(self)
+
+    @classmethod
+    def from_settings(cls, settings: Settings, checker: LikenessChecker | None = None) -> Cameos:
+        policy = LikenessPolicy(max_bytes=settings.cameo_max_bytes)
+        return cls(checker, policy, service_name=settings.service_name)
+
+    def attach(self, core: Sorabox) -> None:
+        """Called once by the Sorabox this is passed to, while it is built: add the cameo commands to its grammar."""
+        if self._core is not None:
+            raise RuntimeError("these cameos already belong to a core")
+        self._core = core
+        core.register_command("cameo", parse_cameo, CameoCommand, self.handle, CAMEO_USAGE)
+        core.register_command("forgetme", parse_forget, ForgetMe, self.forget, FORGET_USAGE)
+        # Deleting a clip also deletes the notices its cameos' owners were sent.
+        core.register_command("delete", PARSERS["delete"], Delete, lambda a, p, c: self.delete_clip(a, p, c.clip_id))
+
+    @property
+    def core(self) -> Sorabox:
+        if self._core is None:
+            raise RuntimeError("cameos work once passed to a core: Sorabox(cameos=...)")
+        return self._core
 
     @property
     def checker(self) -> LikenessChecker:
@@ -909,29 +931,15 @@ class CameoExtension(JobExtension):
 # -- wiring -------------------------------------------------------------------------------------------
 
 
-def install_cameos(
-    core: Sorabox, settings: Settings, checker: LikenessChecker | None = None, provenance: bool = True
-) -> Cameos:
-    """Register `cameo ...`, `forgetme` and the cameo-aware `delete` on `core`, and add the extensions.
-
-    Call it once, after building the Sorabox and before `start()`. The consent extension goes first (a
-    refused cameo stops a job before anything else spends work on it); with `provenance`, the watermark
-    and (when SORABOX_C2PA_CERT and SORABOX_C2PA_KEY are set) C2PA signing go last, so the signature
-    covers the watermarked pixels.
-    """
-    environ = settings.environ
-    policy = LikenessPolicy(max_bytes=int(environ.get("SORABOX_CAMEO_MAX_BYTES", LikenessPolicy.max_bytes)))
-    service_name = environ.get("SORABOX_SERVICE_NAME", "sorabox")
-    cameos = Cameos(core, checker, policy, service_name=service_name)
-    core.register_command("cameo", parse_cameo, CameoCommand, cameos.handle, CAMEO_USAGE)
-    core.register_command("forgetme", parse_forget, ForgetMe, cameos.forget, FORGET_USAGE)
-    core.register_command("delete", PARSERS["delete"], Delete, lambda a, p, c: cameos.delete_clip(a, p, c.clip_id))
-    core.extensions.insert(0, cameos.extension)
-    if provenance:
-        core.extensions.extend(provenance_extensions(environ, core.executor.backend))
-    # Adapters find the cameo API here (the web console's upload form, a chat adapter's video handler).
-    core.cameos = cameos  # type: ignore[attr-defined]
-    return cameos
+def cameo_features(
+    settings: Settings, backend: str, checker: LikenessChecker | None = None, provenance: bool = True
+) -> tuple[Cameos, list[JobExtension]]:
+    """The cameo service and, with `provenance`, the watermark and (when SORABOX_C2PA_CERT and SORABOX_C2PA_KEY are
+    set) C2PA signing, for `Sorabox(cameos=..., extensions=...)`. The core puts the consent extension first (a
+    refused cameo stops a job before anything else spends work on it); provenance goes last, so the signature covers
+    the watermarked pixels."""
+    cameos = Cameos.from_settings(settings, checker)
+    return cameos, provenance_extensions(settings, backend) if provenance else []
 
 
 __all__ = [
@@ -939,7 +947,7 @@ __all__ = [
     "CameoExtension",
     "Cameos",
     "ForgetMe",
-    "install_cameos",
+    "cameo_features",
     "parse_cameo",
     "parse_forget",
     "resolve_user",

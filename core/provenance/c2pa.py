@@ -18,7 +18,7 @@ from typing import Any
 
 from core.extensions import JobExtension
 from core.records import JobRecord
-from core.settings import SettingsError
+from core.settings import Settings, SettingsError
 
 TRAINED_ALGORITHMIC_MEDIA = "http://cv.iptc.org/newscodes/digitalsourcetype/trainedAlgorithmicMedia"
 ASSERTION = "org.sorabox.clip"
@@ -97,13 +97,12 @@ class C2paSigning(JobExtension):
         return out.getvalue()
 
 
-def provenance_extensions(environ: Mapping[str, str], backend: str = "") -> list[JobExtension]:
+def provenance_extensions(settings: Settings, backend: str = "") -> list[JobExtension]:
     """The watermark always, then C2PA signing when configured: the watermark must be in the signed pixels."""
     from core.provenance.watermark import Watermark
 
-    service_name = environ.get("SORABOX_SERVICE_NAME", "sorabox")
-    extensions: list[JobExtension] = [Watermark(service_name)]
-    credentials = C2paCredentials.from_environ(environ)
+    extensions: list[JobExtension] = [Watermark(settings.service_name)]
+    credentials = C2paCredentials.from_environ(settings.environ)
     if credentials is not None:
-        extensions.append(C2paSigning(credentials, backend, service_name))
+        extensions.append(C2paSigning(credentials, backend, settings.service_name))
     return extensions

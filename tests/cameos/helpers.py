@@ -9,9 +9,11 @@ from pathlib import Path
 
 import numpy as np
 
-from core.cameos.service import Cameos, install_cameos
+from core.cameos.service import Cameos, cameo_features
+from core.extensions import JobExtension
 from core.identity import Actor, Place
 from core.service import Sorabox
+from core.settings import Settings
 from model.likeness import Likeness, LikenessChecker
 from storage.database import Database
 from storage.media_store import MediaStore
@@ -36,13 +38,13 @@ async def cameo_core(
     **overrides: object,
 ) -> AsyncIterator[Rig]:
     generator = generator or ToneGenerator()
-    installed: list[Cameos] = []
 
-    def install(core: Sorabox) -> None:
-        installed.append(install_cameos(core, core.settings, checker=checker, provenance=provenance))
+    def features(settings: Settings, backend: str) -> tuple[Cameos, list[JobExtension]]:
+        return cameo_features(settings, backend, checker=checker, provenance=provenance)
 
-    async with running_core(data_dir, generator, setup=install, **overrides) as core:
-        yield Rig(core, installed[0], core.db, core.media, generator)
+    async with running_core(data_dir, generator, features=features, **overrides) as core:
+        assert core.cameos is not None
+        yield Rig(core, core.cameos, core.db, core.media, generator)
 
 
 def person(name: str, platform: str = "test", **kwargs: object) -> Actor:

@@ -9,15 +9,20 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
 from bots.web import WebConsole
+from core.extensions import JobExtension
 from core.service import Sorabox
+from core.settings import Settings
 from tests.support import running_core
+
+if TYPE_CHECKING:
+    from core.cameos.service import Cameos
 
 
 @dataclass
@@ -40,12 +45,12 @@ async def core_with(
 ) -> AsyncIterator[Sorabox]:
     """`running_core`, with cameos installed before the start when asked (as `sorabox serve` would)."""
 
-    def install(core: Sorabox) -> None:
-        from core.cameos.service import install_cameos
+    def features(settings: Settings, backend: str) -> tuple[Cameos, list[JobExtension]]:
+        from core.cameos.service import cameo_features
 
-        core.cameos = install_cameos(core, core.settings, provenance=False)  # type: ignore[attr-defined]
+        return cameo_features(settings, backend, provenance=False)
 
-    async with running_core(data_dir, generator, setup=install if cameos else None, **overrides) as core:
+    async with running_core(data_dir, generator, features=features if cameos else None, **overrides) as core:
         yield core
 
 
