@@ -7,12 +7,11 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
-import math
 import re
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Coroutine
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
@@ -22,49 +21,28 @@ from discord import app_commands
 from discord.gateway import DiscordWebSocket
 from discord.http import Route
 
+from bots.common.events import EventDispatch
 from bots.common.outbox import Backoff, DeliveryWorker
 from bots.discordbot import commands, render
 from bots.discordbot.cameos import DiscordCameos, ForgetButton
 from bots.discordbot.delivery import TRANSIENT_ERRORS, DiscordDelivery
+from bots.discordbot.progress import DiscordProgress, JobWatch
 from bots.discordbot.settings import DiscordSettings
 from bots.discordbot.views import ClipButton, RemixModal
 from core.commands import ASPECTS, Delete, Extend, Generate, Remix, Reroll, Tree, cameo_handles, clean_text, clip_id
-from core.errors import BadCommand, UnknownJob
-from core.events import ClipDeleted, DeliveriesPending, JobDone, JobEvent, PostRef
+from core.errors import BadCommand
+from core.events import ClipDeleted, JobEvent, PostRef
 from core.identity import Actor, Place
-from core.records import ACTIVE_STATES, Reply
+from core.records import Reply
 from core.service import Sorabox
 from core.texts import short
 
 log = logging.getLogger(__name__)
 
 PLATFORM = "discord"
-# Interaction tokens last 15 minutes; stop using one a minute early so an edit never races the expiry.
-TOKEN_SAFE_SECONDS = 14 * 60.0
-# Latest event per job, kept for jobs whose watch is registered after their first events arrived.
-RECENT_EVENTS = 512
 # How long stop() lets a post in flight finish.
 STOP_GRACE_SECONDS = 10.0
 NOT_A_CLIP = "that message is not a sorabox clip"
-
-
-@dataclass
-class JobWatch:
-    """A job whose progress is shown by editing the deferred response of the interaction that asked for it;
-    for a job asked by replying to a clip (no interaction), the bot's answer to that reply (`fallback`); for a
-    job admitted before a restart (no interaction, no answer), a status message posted on its first update."""
-
-    job_id: str
-    prompt: str
-    interaction: discord.Interaction | None
-    place: Place
-    opened_at: float  # time.monotonic() when the interaction arrived
-    text: str = ""
-    final: bool = False
-    done: bool = False  # ended with JobDone: the clip itself arrives through the outbox
-    token_valid: bool = True
-    fallback: discord.Message | None = None
-    changed: asyncio.Event = field(default_factory=asyncio.Event)
 
 
 @dataclass(frozen=True)
@@ -132,9 +110,7 @@ class DiscordAdapter:
         # /cameo and /forgetme, when the service runs with cameos (set in start(): serve installs them first).
         self.cameo_commands: DiscordCameos | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
-        self._watches: dict[str, JobWatch] = {}
-        self._adopting: set[str] = set()  # jobs with events but no watch, waiting out the grace in `_adopt`
-        self._recent: OrderedDict[str, JobEvent] = OrderedDict()
+        self.progress = DiscordProgress(self)
         self._upload_limits: dict[str, int] = {}  # job id -> the attachment limit its interaction carried
         # clip id -> the thread just opened for it, until the core has recorded the post (a remix can come first).
         self._fresh_threads: OrderedDict[str, str] = OrderedDict()
@@ -151,6 +127,12 @@ class DiscordAdapter:
             batch=1,
             ready=self._client_ready,
         )
+        self.events = EventDispatch(
+            PLATFORM,
+            deliveries_pending=self.deliveries.wake,
+            clip_deleted=self._clip_deleted,
+            job_hooks={JobEvent: self.progress.job_event},
+        )
         self._saved_urls: tuple[str, yarl.URL] | None = None
 
     # -- lifecycle --------------------------------------------------------------------------------
@@ -163,7 +145,7 @@ class DiscordAdapter:
         subscription = self.core.bus.subscribe()
         self.client_task = asyncio.create_task(self.client.start(self.settings.token), name="discord-client")
         self.client_task.add_done_callback(self._client_ended)
-        self._spawn(self._consume_events(subscription), "discord-events")
+        self.spawn(self.events.run(subscription), "discord-events")
         self.deliveries.start()
 
     async def stop(self) -> None:
@@ -202,7 +184,7 @@ class DiscordAdapter:
         if not task.cancelled() and task.exception() is not None:
             log.error("the Discord client stopped: %r", task.exception(), exc_info=task.exception())
 
-    def _spawn(self, coro: Coroutine[Any, Any, Any], name: str) -> asyncio.Task[Any]:
+    def spawn(self, coro: Coroutine[Any, Any, Any], name: str) -> asyncio.Task[Any]:
         task = asyncio.create_task(coro, name=name)
         self._tasks.add(task)
         task.add_done_callback(self._task_done)
@@ -507,9 +489,9 @@ class DiscordAdapter:
         # No interaction to edit: progress goes to this answer, at the pace of ordinary channel messages (or, if
         # the answer could not be posted, to a status message of its own, like any job without one).
         watch = JobWatch(reply.job_id, prompt, None, place, time.monotonic(), text=reply.text, token_valid=False)
-        self._claim(watch)
+        self.progress.claim(watch)
         watch.fallback = await self._reply(message, reply.text)
-        self._follow(watch)
+        self.progress.follow(watch)
 
     async def _reply(self, message: discord.Message, text: str) -> discord.Message | None:
         """Answer a person's message with a reply that does not ping them again (the progress edits follow)."""
@@ -545,103 +527,10 @@ class DiscordAdapter:
             await self._answer(interaction, reply.text)
             return
         watch = JobWatch(reply.job_id, prompt, interaction, place, opened, text=reply.text)
-        self._claim(watch)
+        self.progress.claim(watch)
         await self._answer(interaction, reply.text)
         self._upload_limits[reply.job_id] = interaction.filesize_limit
-        self._follow(watch)
-
-    def _claim(self, watch: JobWatch) -> None:
-        """Register the job's watch before its first answer is sent: events arriving meanwhile update it, and the
-        job is not mistaken for one admitted before a restart (`_adopt`) however slow that answer is."""
-        self._watches[watch.job_id] = watch
-
-    def _follow(self, watch: JobWatch, *, shown: bool = True) -> None:
-        """Show the job's progress from now on, starting from its latest event if some came already. `shown`: the
-        watch's text is on Discord already, so the first edit waits out the interval; otherwise it is due now."""
-        self._claim(watch)
-        earlier = self._recent.get(watch.job_id)
-        if earlier is not None:
-            self._update(watch, earlier)
-        self._spawn(self._render(watch, shown=shown), f"discord-progress-{watch.job_id}")
-
-    async def _adopt(self, event: JobEvent) -> None:
-        """A Discord job nobody here watches: admitted before a restart, its interaction's watch was lost with the
-        old process. After a grace (in which the interaction that just admitted a job claims it) it gets a status
-        message of its own in the job's channel or thread, edited like the expired-token fallback. A new message
-        rather than the old interaction's token: nothing persists the token, and it dies after 15 minutes."""
-        job_id = event.job_id
-        try:
-            await asyncio.sleep(self.settings.orphan_grace_seconds)
-            if job_id in self._watches or render.is_final(self._recent.get(job_id, event)):
-                return
-            try:
-                job = await self.core.job(job_id)
-            except UnknownJob:
-                return
-            assert self.client is not None
-            await self.client.wait_until_ready()  # progress of a job from before the restart can come first
-            latest = self._recent.get(job_id, event)
-            if job.state not in ACTIVE_STATES or job_id in self._watches or render.is_final(latest):
-                return  # ended meanwhile (the posted clip says it all), or claimed after all
-            watch = JobWatch(job_id, job.prompt, None, latest.place, time.monotonic(), token_valid=False)
-            self._follow(watch, shown=False)
-        finally:
-            self._adopting.discard(job_id)
-
-    def _update(self, watch: JobWatch, event: JobEvent) -> None:
-        watch.text = render.status(event, watch.prompt)
-        watch.final = render.is_final(event)
-        watch.done = isinstance(event, JobDone)
-        watch.changed.set()
-
-    async def _render(self, watch: JobWatch, *, shown: bool = True) -> None:
-        """Edit the deferred response as the job moves, no more often than the settings allow."""
-        last = time.monotonic() if shown else -math.inf  # when the watch's text was last put on Discord
-        try:
-            while True:
-                await watch.changed.wait()
-                interval = (
-                    self.settings.progress_interval_seconds
-                    if watch.token_valid
-                    else self.settings.fallback_interval_seconds
-                )
-                delay = last + interval - time.monotonic()
-                if delay > 0:
-                    await asyncio.sleep(delay)  # later events overwrite watch.text meanwhile
-                watch.changed.clear()
-                final = watch.final
-                await self._show(watch, watch.text, done=watch.done)
-                last = time.monotonic()
-                if final:
-                    return
-        finally:
-            if self._watches.get(watch.job_id) is watch:
-                del self._watches[watch.job_id]
-
-    async def _show(self, watch: JobWatch, text: str, *, done: bool) -> None:
-        interaction = watch.interaction if watch.token_valid else None
-        if interaction is not None and time.monotonic() - watch.opened_at < TOKEN_SAFE_SECONDS:
-            try:
-                await interaction.edit_original_response(content=render.fit(text))
-                return
-            except discord.HTTPException as exc:
-                if exc.status not in (401, 404):
-                    log.warning("progress edit for %s failed: %r", watch.job_id, exc)
-                    return
-                log.info("the interaction of job %s expired; progress goes to a channel message", watch.job_id)
-            except TRANSIENT_ERRORS as exc:
-                log.warning("progress edit for %s failed: %r", watch.job_id, exc)
-                return
-        watch.token_valid = False
-        if done and watch.fallback is None:
-            return  # the posted clip says it all
-        try:
-            if watch.fallback is None:
-                watch.fallback = await self.messageable(watch.place).send(render.fit(text))
-            else:
-                await watch.fallback.edit(content=render.fit(text))
-        except (discord.HTTPException, *TRANSIENT_ERRORS) as exc:
-            log.warning("progress message for %s failed: %r", watch.job_id, exc)
+        self.progress.follow(watch)
 
     def messageable(self, place: Place) -> discord.PartialMessageable:
         assert self.client is not None
@@ -649,35 +538,10 @@ class DiscordAdapter:
 
     # -- events -----------------------------------------------------------------------------------
 
-    async def _consume_events(self, subscription: Any) -> None:
-        try:
-            async for event in subscription:
-                try:
-                    self._on_event(event)
-                except Exception:
-                    log.exception("handling %r failed", event)
-        finally:
-            subscription.close()
-
-    def _on_event(self, event: object) -> None:
-        if isinstance(event, DeliveriesPending):
-            if event.platform == PLATFORM:
-                self.deliveries.wake()
-        elif isinstance(event, ClipDeleted):
-            posts = [p for p in event.posts if p.platform == PLATFORM]
-            if posts:
-                self._spawn(self._remove_posts(posts), f"discord-delete-{event.clip_id}")
-        elif isinstance(event, JobEvent) and event.place.platform == PLATFORM:
-            self._recent[event.job_id] = event
-            self._recent.move_to_end(event.job_id)
-            while len(self._recent) > RECENT_EVENTS:
-                self._recent.popitem(last=False)
-            watch = self._watches.get(event.job_id)
-            if watch is not None:
-                self._update(watch, event)
-            elif not render.is_final(event) and event.job_id not in self._adopting:
-                self._adopting.add(event.job_id)
-                self._spawn(self._adopt(event), f"discord-adopt-{event.job_id}")
+    async def _clip_deleted(self, event: ClipDeleted) -> None:
+        posts = [p for p in event.posts if p.platform == PLATFORM]
+        if posts:
+            self.spawn(self._remove_posts(posts), f"discord-delete-{event.clip_id}")
 
     async def _remove_posts(self, posts: list[PostRef]) -> None:
         assert self.client is not None

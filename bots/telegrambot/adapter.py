@@ -11,12 +11,9 @@ import asyncio
 import contextlib
 import html
 import logging
-import re
 import secrets
 import time
-from collections import OrderedDict
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from aiohttp import web
@@ -26,7 +23,6 @@ from telegram import (
     Chat,
     ForceReply,
     Message,
-    MessageEntity,
     ReplyParameters,
     Update,
     User,
@@ -42,24 +38,18 @@ from telegram.error import (
 )
 from telegram.ext import Application, CallbackQueryHandler, ContextTypes, MessageHandler, filters
 
+from bots.common.events import EventDispatch
 from bots.common.outbox import Backoff, DeliveryWorker
 from bots.telegrambot import render
 from bots.telegrambot.delivery import TelegramDelivery
+from bots.telegrambot.mentions import Mentions
+from bots.telegrambot.progress import TelegramProgress
 from bots.telegrambot.settings import TelegramSettings
 from bots.telegrambot.waits import retry_seconds
 from core.commands import ID_PATTERN, split_command
 from core.errors import SoraboxError, UnknownClip
 from core.events import (
     ClipDeleted,
-    DeliveriesPending,
-    Event,
-    JobCancelled,
-    JobDone,
-    JobEvent,
-    JobFailed,
-    JobProgress,
-    JobQueued,
-    JobStarted,
     Subscription,
 )
 from core.identity import Actor, Place
@@ -86,8 +76,6 @@ COMMANDS = (
     ("help", "how to use sorabox"),
     ("link", "join your accounts on other platforms (in a private chat)"),
 )
-# How many @username -> account pairs to keep in memory (people seen recently); the core keeps them all.
-USERNAME_MEMORY = 10_000
 # Commands the core has only when extensions registered them (the cameo issue).
 OPTIONAL_COMMANDS = (
     ("cameo", "your cameos: send a video captioned /cameo create <handle>; /cameo list"),
@@ -95,35 +83,6 @@ OPTIONAL_COMMANDS = (
 )
 # Commands that take a clip id first: replying to a clip fills it in.
 CLIP_FIRST = {"remix", "extend", "tree", "reroll", "delete"}
-# Commands whose text is a prompt: a mention of a person there names that person's cameo.
-PROMPT_COMMANDS = {"sora", "remix", "extend"}
-# Grace before a job's events without a status message (a job from before a restart) get a new one.
-ORPHAN_GRACE_SECONDS = 2.0
-JOB_ID_RE = re.compile(r"\b([a-z0-9]{8})\b")
-
-
-@dataclass
-class StatusMessage:
-    """The one message per job that shows its progress."""
-
-    job_id: str
-    chat_id: int
-    thread_id: int | None
-    reply_to: int | None
-    text: str
-    message_id: int | None = None
-    shown: str = ""
-    final: bool = False
-    claimed: bool = False
-
-
-@dataclass
-class EditLane:
-    """Progress edits for one chat: latest text per message wins, spaced `interval` apart."""
-
-    pending: dict[int, StatusMessage] = field(default_factory=dict)
-    last_sent: float = 0.0
-    task: asyncio.Task[None] | None = None
 
 
 class TelegramAdapter:
@@ -157,16 +116,9 @@ class TelegramAdapter:
         self.app.add_handler(MessageHandler(filters.ALL & ~filters.UpdateType.EDITED, self._on_message))
         self.app.add_handler(CallbackQueryHandler(self._on_callback))
         self.app.add_error_handler(self._on_error)
+        self.mentions = Mentions(core, cameos=self.cameos)
         self._webhook_secret = settings.webhook_secret or secrets.token_urlsafe(32)
-        self._status: dict[str, StatusMessage] = {}
-        self._lanes: dict[int, EditLane] = {}
-        self._actions: dict[tuple[int, int | None], set[str]] = {}
-        self._action_tasks: dict[tuple[int, int | None], asyncio.Task[None]] = {}
         self._admins: dict[tuple[int, int], tuple[bool, float]] = {}
-        # @username -> account id of people seen in updates: Telegram's @mentions carry only the name, and
-        # the core names people by account (`cameo allow @bo` becomes `cameo allow telegram:<id>`). A cache of
-        # what the core keeps (core.remember_handle), so names seen before a restart still resolve.
-        self._usernames: OrderedDict[str, int] = OrderedDict()
         self._tasks: list[asyncio.Task[None]] = []
         self._background: set[asyncio.Task[Any]] = set()
         self._subscription: Subscription | None = None
@@ -177,7 +129,14 @@ class TelegramAdapter:
             backoff=Backoff(settings.retry_base_seconds, settings.retry_max_seconds),
             poll_seconds=settings.outbox_poll_seconds,
         )
-        self._running = False
+        self.progress = TelegramProgress(self)
+        self.events = EventDispatch(
+            PLATFORM,
+            deliveries_pending=self.deliveries.wake,
+            clip_deleted=self._clip_deleted,
+            job_hooks=self.progress.job_hooks(),
+        )
+        self.running = False
 
     # ------------------------------------------------------------------------------------ lifecycle
     async def start(self) -> None:
@@ -188,7 +147,7 @@ class TelegramAdapter:
         """
         # Subscribe first: nothing published from here on is missed.
         self._subscription = self.core.bus.subscribe()
-        self._running = True
+        self.running = True
         try:
             await self._connect()
         except (InvalidToken, BadRequest):
@@ -222,7 +181,7 @@ class TelegramAdapter:
 
     async def _connect_later(self) -> None:
         delay = self.settings.retry_base_seconds
-        while self._running:
+        while self.running:
             await asyncio.sleep(delay)
             try:
                 await self._connect()
@@ -240,24 +199,21 @@ class TelegramAdapter:
     def _start_loops(self) -> None:
         assert self._subscription is not None
         self._tasks += [
-            asyncio.create_task(self._event_loop(self._subscription), name="telegram-events"),
+            asyncio.create_task(self.events.run(self._subscription), name="telegram-events"),
         ]
         self.deliveries.start()
 
     async def stop(self) -> None:
         """Stop receiving and posting; undelivered clips stay in the outbox for the next start."""
-        self._running = False
+        self.running = False
         await self.deliveries.stop()
-        tasks = [*self._tasks, *self._action_tasks.values(), *(lane.task for lane in self._lanes.values() if lane.task)]
-        tasks += list(self._background)
+        tasks = [*self._tasks, *self.progress.tasks(), *self._background]
         for task in tasks:
             task.cancel()
         for task in tasks:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
         self._tasks.clear()
-        self._action_tasks.clear()
-        self._lanes.clear()
         if self._subscription is not None:
             self._subscription.close()
             self._subscription = None
@@ -315,7 +271,7 @@ class TelegramAdapter:
                 delay = min(delay * 2, self.settings.retry_max_seconds)
         raise AssertionError("unreachable")  # pragma: no cover
 
-    def _spawn(self, coro: Awaitable[Any], name: str) -> None:
+    def spawn(self, coro: Awaitable[Any], name: str) -> None:
         task = asyncio.ensure_future(coro)
         task.set_name(name)
         self._background.add(task)
@@ -323,9 +279,9 @@ class TelegramAdapter:
 
     def touch(self, chat_id: int) -> None:
         """Something was just sent to this chat: the next progress edit waits its turn after it."""
-        self._lanes.setdefault(chat_id, EditLane()).last_sent = time.monotonic()
+        self.progress.touch(chat_id)
 
-    async def _send_text(
+    async def send_text(
         self,
         chat_id: int,
         text: str,
@@ -392,9 +348,9 @@ class TelegramAdapter:
         message, user = update.message, update.effective_user
         if message is None or user is None or user.is_bot:
             return
-        await self._remember(user)
+        await self.mentions.remember(user)
         if message.reply_to_message is not None and message.reply_to_message.from_user is not None:
-            await self._remember(message.reply_to_message.from_user)
+            await self.mentions.remember(message.reply_to_message.from_user)
         chat = message.chat
         private = chat.type == Chat.PRIVATE
         source_clip = await self._clip_replied_to(message)
@@ -411,7 +367,7 @@ class TelegramAdapter:
                     if source_clip
                     else "Send me a text prompt, for example: <code>a red ball bounces on a wooden floor</code>"
                 )
-                await self._send_text(chat.id, hint, thread_id=self._thread_of(message), reply_to=message.message_id)
+                await self.send_text(chat.id, hint, thread_id=self._thread_of(message), reply_to=message.message_id)
             return
         if text.startswith("/"):
             head = text.split(maxsplit=1)[0]
@@ -420,9 +376,9 @@ class TelegramAdapter:
                 return  # a command for another bot in the same group
             await self._command(message, user, text, source_clip)
         elif source_clip:
-            await self._respond(message, user, f"remix {source_clip} {await self._mentions_as_cameos(message)}")
+            await self._respond(message, user, f"remix {source_clip} {await self.mentions.as_cameos(message)}")
         elif private:
-            await self._respond(message, user, f"sora {await self._mentions_as_cameos(message)}")
+            await self._respond(message, user, f"sora {await self.mentions.as_cameos(message)}")
         # Other group chatter is not for us (in privacy mode Telegram does not even send it).
 
     @staticmethod
@@ -445,7 +401,7 @@ class TelegramAdapter:
         chat, thread = message.chat, self._thread_of(message)
         parser = getattr(self.core, "parsers", {}).get("cameo")
         if self.cameos is None or parser is None:
-            await self._send_text(chat.id, "Cameos are not enabled on this service.", thread_id=thread,
+            await self.send_text(chat.id, "Cameos are not enabled on this service.", thread_id=thread,
                                   reply_to=message.message_id)
             return
         _, rest = split_command(message.caption or "")
@@ -498,7 +454,7 @@ class TelegramAdapter:
         return asked.group(1) if asked else None
 
     async def _command(self, message: Message, user: User, text: str, source_clip: str | None) -> None:
-        name, rest = split_command(await self._resolve_mentions(message, split_command(text)[0]))
+        name, rest = split_command(await self.mentions.resolve(message, split_command(text)[0]))
         if name == "start":
             name = "help"
         if source_clip and name in CLIP_FIRST:
@@ -512,109 +468,10 @@ class TelegramAdapter:
         elif source_clip and name == "stitch" and source_clip not in rest.split():
             rest = f"{source_clip} {rest}"
         elif name == "cancel" and not rest.strip() and message.reply_to_message is not None:
-            job_id = self._job_of_status(message.reply_to_message)
+            job_id = self.progress.job_of_status(message.reply_to_message)
             rest = job_id or ""
         needs_admin = name in ("delete", "cancel")
         await self._respond(message, user, f"{name} {rest}".strip(), needs_admin=needs_admin)
-
-    def _cache_username(self, handle: str, account: int) -> None:
-        self._usernames[handle] = account
-        self._usernames.move_to_end(handle)
-        while len(self._usernames) > USERNAME_MEMORY:
-            self._usernames.popitem(last=False)
-
-    async def _remember(self, user: User) -> None:
-        """Keep the person's @username -> account: in memory for lookups, in the core so it outlives a restart.
-
-        The memory is a cache in front of the core: only a pair that is new or changed is written, so an
-        ordinary message costs no database write."""
-        if not user.username or user.is_bot:
-            return
-        handle = user.username.lower()
-        known = self._usernames.get(handle)
-        self._cache_username(handle, user.id)
-        if known == user.id:
-            return
-        # A renamed account loses its old name in the core (core/handles.py); the cache follows. The scan
-        # runs only for a new or changed pair, i.e. rarely.
-        for stale in [name for name, account in self._usernames.items() if account == user.id and name != handle]:
-            del self._usernames[stale]
-        try:
-            await self.core.remember_handle(PLATFORM, handle, str(user.id))
-        except Exception:
-            log.exception("could not store @%s; trying again on their next message", handle)
-            # Out of the cache, so their next message is a new pair again and is written.
-            if self._usernames.get(handle) == user.id:
-                del self._usernames[handle]
-
-    async def _account_for_username(self, handle: str) -> int | None:
-        """The account last seen with @handle: from memory, else from the core (people seen before a restart)."""
-        handle = handle.lstrip("@").lower()
-        account = self._usernames.get(handle)
-        if account is None:
-            stored = await self.core.user_for_handle(PLATFORM, handle)
-            if stored is None or not stored.lstrip("-").isdigit():
-                return None
-            account = int(stored)
-            self._cache_username(handle, account)
-        return account
-
-    async def _resolve_mentions(self, message: Message, command: str) -> str:
-        """The message's text with mentions of people turned into what `command` expects of them."""
-        if command == "cameo":
-            return await self._mentions_as_accounts(message)
-        if command in PROMPT_COMMANDS:
-            return await self._mentions_as_cameos(message)
-        return message.text or ""
-
-    async def _mentioned_accounts(self, message: Message) -> list[tuple[MessageEntity, int]]:
-        """The people a message mentions, with their accounts: a text mention carries the account, an @username we
-        have seen maps to one. An @username never seen is left out (it may be a cameo's @handle)."""
-        found = []
-        for entity, shown in message.parse_entities([MessageEntity.TEXT_MENTION, MessageEntity.MENTION]).items():
-            if entity.type == MessageEntity.TEXT_MENTION and entity.user is not None:
-                account: int | None = entity.user.id
-            else:
-                account = await self._account_for_username(shown)
-            if account is not None:
-                found.append((entity, account))
-        return found
-
-    @staticmethod
-    def _splice(text: str, replacements: list[tuple[MessageEntity, str]]) -> str:
-        """`text` with each entity's span replaced. Offsets count UTF-16 units, so the splice is done in them; by
-        position, not by search, so `@bo` never replaces the start of `@bob`."""
-        units = text.encode("utf-16-le")
-        for entity, new in sorted(replacements, key=lambda pair: pair[0].offset, reverse=True):
-            start, end = 2 * entity.offset, 2 * (entity.offset + entity.length)
-            units = units[:start] + new.encode("utf-16-le") + units[end:]
-        return units.decode("utf-16-le")
-
-    async def _mentions_as_accounts(self, message: Message) -> str:
-        """`/cameo allow @bo`: people as `telegram:<id>`, how the core names accounts. An @username never seen stays
-        as typed, and the core answers that it does not know them."""
-        found = await self._mentioned_accounts(message)
-        return self._splice(message.text or "", [(entity, f"telegram:{account}") for entity, account in found])
-
-    async def _mentions_as_cameos(self, message: Message) -> str:
-        """`/sora @bo waves`: a mentioned person who owns exactly one cameo means that cameo, whatever its handle (a
-        text mention, of someone without a username, has no @handle at all). Everything else stays as typed, so a
-        cameo's own @handle still works, and a person with several cameos is named by the one they mean."""
-        if self.cameos is None:
-            return message.text or ""
-        found = []
-        for entity, account in await self._mentioned_accounts(message):
-            handle = await self.cameos.sole_handle_of(PLATFORM, str(account))
-            if handle is not None:
-                found.append((entity, f"@{handle}"))
-        return self._splice(message.text or "", found)
-
-    def _job_of_status(self, message: Message) -> str | None:
-        for status in self._status.values():
-            if status.chat_id == message.chat.id and status.message_id == message.message_id:
-                return status.job_id
-        match = JOB_ID_RE.search(message.text or "")
-        return match.group(1) if match else None
 
     async def _respond(self, message: Message, user: User, command: str, *, needs_admin: bool = False) -> None:
         """Run one command for the person who sent `message` and answer it in the same chat and topic."""
@@ -624,33 +481,20 @@ class TelegramAdapter:
         await self._answer_reply(reply, message.chat.id, self._thread_of(message), message.message_id)
 
     async def _answer_reply(self, reply: Reply, chat_id: int, thread_id: int | None, reply_to: int) -> None:
-        status = self._claim_status(reply, chat_id, thread_id, reply_to)
+        status = self.progress.claim(reply, chat_id, thread_id, reply_to)
         if reply.tree is not None:
             text = render.tree_html(reply.tree, reply.clip_id)
         else:
             text = render.to_html(reply.text if reply.ok else f"⚠️ {reply.text}")
-        sent = await self._send_text(chat_id, text, thread_id=thread_id, reply_to=reply_to)
+        sent = await self.send_text(chat_id, text, thread_id=thread_id, reply_to=reply_to)
         if status is not None:
-            status.message_id, status.shown = sent.message_id, reply.text
-            if status.text != reply.text:
-                self._submit_edit(status)
-
-    def _claim_status(self, reply: Reply, chat_id: int, thread_id: int | None, reply_to: int) -> StatusMessage | None:
-        """The reply to a new job becomes its status message; events that came first are kept in it."""
-        if not (reply.ok and reply.job_id):
-            return None
-        status = self._status.get(reply.job_id)
-        if status is None:
-            status = StatusMessage(reply.job_id, chat_id, thread_id, reply_to, reply.text)
-            self._status[reply.job_id] = status
-        status.claimed = True
-        return status
+            self.progress.shown_as(status, sent.message_id, reply.text)
 
     async def _ask_for_remix(
         self, chat_id: int, thread_id: int | None, reply_to: int | None, user: User, clip_id: str
     ) -> None:
         mention = f'<a href="tg://user?id={user.id}">{html.escape(user.first_name, quote=False)}</a>'
-        await self._send_text(
+        await self.send_text(
             chat_id,
             f"{mention}: {render.REMIX_ASK.format(clip_id=clip_id)}",
             thread_id=thread_id,
@@ -712,162 +556,16 @@ class TelegramAdapter:
             await self._answer_reply(reply, chat.id, thread_id, message.message_id)
 
     # ------------------------------------------------------------------------------------ events
-    async def _event_loop(self, subscription: Subscription) -> None:
-        async for event in subscription:
-            try:
-                await self._on_event(event)
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.exception("telegram: handling %r failed", event)
-
-    async def _on_event(self, event: Event) -> None:
-        if isinstance(event, DeliveriesPending):
-            if event.platform == PLATFORM:
-                self.deliveries.wake()
-            return
-        if isinstance(event, ClipDeleted):
-            for post in event.posts:
-                if post.platform == PLATFORM:
-                    self._spawn(self._delete_post(int(post.channel_id), int(post.message_id)), "telegram-delete")
-            return
-        if not isinstance(event, JobEvent) or event.place.platform != PLATFORM:
-            return
-        key = (int(event.place.channel_id), int(event.place.thread_id) if event.place.thread_id else None)
-        if isinstance(event, JobQueued):
-            self._set_status(event, render.queued(event.job_id, event.position, event.estimate_seconds))
-        elif isinstance(event, JobStarted):
-            self._set_status(event, render.started(event.job_id, event.estimate_seconds))
-            self._start_action(key, event.job_id)
-        elif isinstance(event, JobProgress):
-            self._set_status(
-                event, render.progress(event.job_id, event.step, event.total, event.stage, event.eta_seconds)
-            )
-        elif isinstance(event, JobDone):
-            self._stop_action(key, event.job_id)
-            self._set_status(event, render.done(event.job_id, event.clip_id), final=True)
-        elif isinstance(event, JobFailed):
-            self._stop_action(key, event.job_id)
-            self._set_status(event, render.failed(event.job_id, event.reason), final=True)
-        elif isinstance(event, JobCancelled):
-            self._stop_action(key, event.job_id)
-            self._set_status(event, render.cancelled(event.job_id, event.reason), final=True)
+    async def _clip_deleted(self, event: ClipDeleted) -> None:
+        for post in event.posts:
+            if post.platform == PLATFORM:
+                self.spawn(self._delete_post(int(post.channel_id), int(post.message_id)), "telegram-delete")
 
     async def _delete_post(self, chat_id: int, message_id: int) -> None:
         try:
             await self._call(lambda: self.app.bot.delete_message(chat_id, message_id))
         except TelegramError as exc:
             log.info("telegram: could not delete message %s in %s: %s", message_id, chat_id, exc)
-
-    def _set_status(self, event: JobEvent, text: str, final: bool = False) -> None:
-        status = self._status.get(event.job_id)
-        if status is None:
-            place = event.place
-            status = StatusMessage(
-                event.job_id,
-                int(place.channel_id),
-                int(place.thread_id) if place.thread_id else None,
-                int(place.reply_to) if place.reply_to else None,
-                text,
-            )
-            self._status[event.job_id] = status
-            if not final:
-                self._spawn(self._adopt_orphan(status), "telegram-orphan-status")
-        status.text, status.final = text, final
-        if status.message_id is not None:
-            self._submit_edit(status)
-        elif final:
-            self._status.pop(event.job_id, None)
-
-    async def _adopt_orphan(self, status: StatusMessage) -> None:
-        """A job this process did not admit (it ran before a restart): give it a status message of its own."""
-        await asyncio.sleep(ORPHAN_GRACE_SECONDS)
-        if status.claimed or status.message_id is not None or status.final:
-            return
-        status.claimed = True
-        text = status.text
-        try:
-            sent = await self._send_text(
-                status.chat_id, render.to_html(text), thread_id=status.thread_id, reply_to=status.reply_to
-            )
-        except TelegramError as exc:
-            log.info("telegram: no status message for %s: %s", status.job_id, exc)
-            return
-        status.message_id, status.shown = sent.message_id, text
-        if status.text != text:
-            self._submit_edit(status)
-
-    def _submit_edit(self, status: StatusMessage) -> None:
-        assert status.message_id is not None
-        lane = self._lanes.setdefault(status.chat_id, EditLane())
-        lane.pending[status.message_id] = status
-        if lane.task is None or lane.task.done():
-            name = f"telegram-edits-{status.chat_id}"
-            lane.task = asyncio.create_task(self._run_lane(status.chat_id, lane), name=name)
-
-    async def _run_lane(self, chat_id: int, lane: EditLane) -> None:
-        """Edit one chat's status messages, one edit per interval, newest text only, waiting out 429s."""
-        failures = 0
-        while lane.pending and self._running:
-            wait = lane.last_sent + self.settings.edit_interval_seconds - time.monotonic()
-            if wait > 0:
-                await asyncio.sleep(wait)
-            message_id = next(iter(lane.pending))
-            status = lane.pending.pop(message_id)
-            text = status.text
-            if text == status.shown:
-                self._forget_if_done(status)
-                continue
-            try:
-                await self.app.bot.edit_message_text(
-                    render.to_html(text), chat_id, message_id, parse_mode=ParseMode.HTML
-                )
-                status.shown, failures = text, 0
-            except RetryAfter as exc:
-                lane.pending.setdefault(message_id, status)
-                await asyncio.sleep(retry_seconds(exc))
-            except BadRequest as exc:
-                if "not modified" in str(exc).lower():
-                    status.shown = text
-                else:  # deleted, or too old to edit: nothing more to show there
-                    log.info("telegram: status %s in %s not edited: %s", message_id, chat_id, exc)
-                    status.shown, status.final = text, True
-            except (TimedOut, NetworkError):
-                failures += 1
-                lane.pending.setdefault(message_id, status)
-                await asyncio.sleep(min(self.settings.retry_max_seconds, self.settings.retry_base_seconds * failures))
-            except TelegramError as exc:  # e.g. Forbidden: the bot was removed from the chat
-                log.info("telegram: status %s in %s not edited: %s", message_id, chat_id, exc)
-                status.shown, status.final = text, True
-            finally:
-                lane.last_sent = time.monotonic()
-            self._forget_if_done(status)
-
-    def _forget_if_done(self, status: StatusMessage) -> None:
-        if status.final and status.shown == status.text:
-            self._status.pop(status.job_id, None)
-
-    def _start_action(self, key: tuple[int, int | None], job_id: str) -> None:
-        self._actions.setdefault(key, set()).add(job_id)
-        task = self._action_tasks.get(key)
-        if task is None or task.done():
-            self._action_tasks[key] = asyncio.create_task(self._action_loop(key), name=f"telegram-action-{key}")
-
-    def _stop_action(self, key: tuple[int, int | None], job_id: str) -> None:
-        self._actions.get(key, set()).discard(job_id)
-
-    async def _action_loop(self, key: tuple[int, int | None]) -> None:
-        """`upload_video` lasts 5 s on Telegram: repeat it while any job of this chat/topic runs."""
-        chat_id, thread_id = key
-        while self._running and self._actions.get(key):
-            try:
-                await self.app.bot.send_chat_action(chat_id, "upload_video", message_thread_id=thread_id)
-            except RetryAfter as exc:
-                await asyncio.sleep(retry_seconds(exc))
-            except TelegramError as exc:
-                log.debug("telegram: chat action in %s failed: %s", chat_id, exc)
-            await asyncio.sleep(self.settings.chat_action_interval_seconds)
-        self._actions.pop(key, None)
 
     # ------------------------------------------------------------------------------------ outbox
     def media_url(self, clip_id: str) -> str:
@@ -887,7 +585,7 @@ class TelegramAdapter:
         message = update.effective_message
         if message is not None:
             with contextlib.suppress(TelegramError):
-                await self._send_text(
+                await self.send_text(
                     message.chat.id,
                     "⚠️ Something went wrong on our side; please try again in a moment.",
                     thread_id=self._thread_of(message),

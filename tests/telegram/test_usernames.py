@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from telegram import MessageEntity
 
-from bots.telegrambot import TelegramAdapter
+from bots.telegrambot.mentions import Mentions
 from core.identity import Actor, Place
 from tests.cameos.helpers import cameo_core, synthetic_likeness
 from tests.fakes.telegram_harness import reply_text, running_adapter
@@ -74,5 +74,5 @@ def test_mentions_are_replaced_where_they_stand_counting_utf16_like_telegram() -
     text = "/sora 🎬 @bobby and @bo wave"
     bobby = MessageEntity(MessageEntity.MENTION, offset=9, length=6)
     bo = MessageEntity(MessageEntity.MENTION, offset=20, length=3)
-    spliced = TelegramAdapter._splice(text, [(bo, "@bo_cam"), (bobby, "telegram:7")])
+    spliced = Mentions._splice(text, [(bo, "@bo_cam"), (bobby, "telegram:7")])
     assert spliced == "/sora 🎬 telegram:7 and @bo_cam wave"
