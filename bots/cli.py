@@ -205,7 +205,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _extensions() -> list[Callable[[argparse._SubParsersAction], None]]:  # type: ignore[type-arg]
+def _extensions() -> list[Callable[[argparse._SubParsersAction], None]]:
     """Command groups that live beside their feature (model, admin, ray, doctor)."""
     import importlib
     import importlib.util

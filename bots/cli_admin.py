@@ -25,7 +25,7 @@ def cmd_link(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(sub: argparse._SubParsersAction) -> None:
     admin = sub.add_parser("admin", help="accounts and sign-in links")
     admin_sub = admin.add_subparsers(dest="admin_command", required=True)
     link = admin_sub.add_parser("link", help="print a one-time sign-in link for an admin account")

@@ -244,7 +244,7 @@ def cmd_doctor(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(sub: argparse._SubParsersAction) -> None:
     doctor = sub.add_parser("doctor", help="check the GPU, the weights, the memory plan, codecs and extras")
     doctor.add_argument("--backend", help="the backend to check for (default: the configured one)")
     doctor.add_argument("--model-dir", help="the LTX-2 folder to check (default: model_dir / SORABOX_MODEL_DIR)")

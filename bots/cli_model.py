@@ -73,7 +73,7 @@ def _use(folder: Path, settings: Settings) -> int:
     return 0
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(sub: argparse._SubParsersAction) -> None:
     model = sub.add_parser("model", help="tools for the GPU model")
     model_sub = model.add_subparsers(dest="model_command", required=True)
     tiny = model_sub.add_parser(

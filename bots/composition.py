@@ -33,7 +33,7 @@ def build_executor(settings: Settings) -> Executor:
     if settings.executor == "ray":
         from core.execution.ray import RayExecutor  # the [ray] extra
 
-        return RayExecutor.from_settings(settings)  # type: ignore[no-any-return]
+        return RayExecutor.from_settings(settings)
     generator = create_generator(settings.backend, settings.environ, settings.model_dir)
     return LocalExecutor(generator, workers=settings.generation_workers)
 
