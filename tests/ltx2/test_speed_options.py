@@ -71,3 +71,38 @@ def test_full_guidance_adds_the_stg_and_modality_passes(tiny_ltx2_dir: Path, ful
         hook.remove()
 
     assert len(calls) == 2 * passes_per_step
+
+
+def test_compile_is_applied_to_every_repeated_block_but_compiles_only_on_the_first_step(tiny_ltx2_dir: Path):
+    # Wired, not run here: inductor spends minutes compiling C++ for the CPU; bench/ltx2_gpu.py times it on a GPU.
+    generator = LTX2Generator(tiny_ltx2_dir, LTX2Options(compile=True))
+    generator.load()
+
+    assert generator._pipes is not None and "compiled transformer blocks" in generator._pipes.speedups
+    blocks = generator._pipes.text.transformer.transformer_blocks
+    assert all(block._compiled_call_impl is not None for block in blocks)
+
+
+@pytest.mark.parametrize(
+    ("env", "field", "value"),
+    [
+        ({"SORABOX_LTX2_MEMORY_PLAN": "Group-Offload"}, "memory_plan", "group-offload"),
+        ({"SORABOX_LTX2_MEMORY_GB": "24"}, "memory_gb", 24.0),
+        ({"SORABOX_LTX2_FP8_WEIGHTS": "layerwise"}, "fp8_weights", "layerwise"),
+        ({"SORABOX_LTX2_ENHANCE_PROMPT": "0"}, "enhance_prompt", False),
+        ({"SORABOX_LTX2_DISTILLED": "auto"}, "distilled", None),
+    ],
+)
+def test_the_memory_and_speed_variables_are_read(env: dict[str, str], field: str, value: object):
+    assert getattr(LTX2Options.from_env(env), field) == value
+
+
+def test_a_prompt_is_given_to_the_model_as_written_when_the_enhancer_is_off(tiny_ltx2_dir: Path):
+    generator = LTX2Generator(tiny_ltx2_dir, LTX2Options(steps=2, enhance_prompt=False))
+    clip = generator.generate(
+        GenerationRequest(kind="generate", prompt="a red ball", width=WIDTH, height=HEIGHT, seconds=0.4),
+        lambda *args: None,
+        CancelToken(),
+    )
+
+    assert "details" not in clip.metadata and clip.state["prompt"] == "a red ball"
