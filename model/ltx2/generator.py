@@ -166,7 +166,7 @@ class LTX2Generator:
         frames = round_frames(options.max_seconds * 24.0)
         return ClipShape(width, height, frames, 24.0, guided, options.max_prompt_tokens)
 
-    def _choose_memory(self, device: torch.device) -> MemoryEstimate | None:
+    def _choose_memory(self, device: torch.device, budget_bytes: float | None = None) -> MemoryEstimate | None:
         """The memory plan for `device`, chosen from its free memory (or SORABOX_LTX2_MEMORY_GB); None for diffusers'
         model offload. On the CPU (no budget unless one is set) the plan asked for is applied as it is."""
         options = self.options
@@ -178,8 +178,8 @@ class LTX2Generator:
             if options.memory_plan == "auto":
                 return None
             return estimate(options.memory_plan, self.sizes, self.largest_clip(), bool(tiling), weight_bytes)
-        free = options.memory_gb * GB if options.memory_gb is not None else None
-        budget = free if free is not None else float(torch.cuda.mem_get_info(device)[0])
+        given = options.memory_gb * GB if options.memory_gb is not None else budget_bytes
+        budget = given if given is not None else float(torch.cuda.mem_get_info(device)[0])
         card = torch.cuda.get_device_name(device) if device.type == "cuda" else f"the {device.type}"
         return choose_plan(
             self.sizes, self.largest_clip(), budget, card, options.memory_plan, tiling, weight_bytes
@@ -234,7 +234,11 @@ class LTX2Generator:
         self.sizes = sizes_from_configs(
             dict(pipeline.transformer.config), pipeline.text_encoder.config.to_dict(), small
         )
-        self.memory = self._choose_memory(device)
+        if self.options.memory_plan == "auto" and self.options.memory_gb is None:
+            self.memory = None  # the caller placed the modules: they stay where they are
+        else:  # the pipeline already occupies the card, so the budget is its whole memory, not what is free
+            total = torch.cuda.get_device_properties(device).total_memory if device.type == "cuda" else None
+            self.memory = self._choose_memory(device, total)
         self._pipes = self._prepare(pipeline, device, pipeline.transformer.dtype)
         return self
 
@@ -644,9 +648,7 @@ def place_for_plan(
 
     streams = device.type == "cuda"  # copies overlap compute only with CUDA streams
     for name, module in pipe.components.items():
-        if isinstance(module, torch.nn.Module) and name != "text_encoder" and not (
-            plan == "group-offload" and name == "transformer"
-        ):
+        if isinstance(module, torch.nn.Module) and name not in ("text_encoder", "transformer"):
             module.to(device)
     # The text encoder lives in CPU memory; each leaf is copied in as the prompt reaches it.
     apply_group_offloading(
@@ -657,22 +659,12 @@ def place_for_plan(
         use_stream=streams,
     )
     speedups.append(f"memory plan {plan}: text encoder streamed from CPU memory")
-    quantized = False
-    if plan == "fp8":
-        scaled_mm = options.fp8_weights == "scaled-mm" or (
-            options.fp8_weights == "auto" and options.fp8 != "off" and gpu_has_fp8(device)
-        )
-        if scaled_mm:
-            count = quantize_linears(pipe.transformer.transformer_blocks)
-            speedups.append(f"fp8 weights and matmuls in {count} linear layers")
-            quantized = True
-        else:
-            # fp8 storage, computed in `dtype`: the memory saving on any device, without fp8 tensor cores.
-            pipe.transformer.enable_layerwise_casting(storage_dtype=torch.float8_e4m3fn, compute_dtype=dtype)
-            speedups.append("fp8 weights (layerwise casting)")
-            quantized = True
-    elif plan == "group-offload":
-        pipe.transformer.enable_group_offload(
+    transformer = pipe.transformer
+    if plan == "text-offload":
+        transformer.to(device)
+        return False
+    if plan == "group-offload":
+        transformer.enable_group_offload(
             onload_device=device,
             offload_device=torch.device("cpu"),
             offload_type="block_level",
@@ -680,7 +672,25 @@ def place_for_plan(
             use_stream=streams,
         )
         speedups.append("transformer blocks streamed from CPU memory")
-    return quantized
+        return False
+    # fp8: the bf16 transformer never sits on the card whole (it would not fit where this plan is chosen).
+    scaled_mm = options.fp8_weights == "scaled-mm" or (
+        options.fp8_weights == "auto" and options.fp8 != "off" and gpu_has_fp8(device)
+    )
+    if scaled_mm:
+        count = 0
+        for block in transformer.transformer_blocks:  # one bf16 block on the card at a time
+            block.to(device)
+            count += quantize_linears(block)
+        transformer.to(device)
+        speedups.append(f"fp8 weights and matmuls in {count} linear layers")
+    else:
+        # fp8 storage, computed in `dtype`: the memory saving on any device, without fp8 tensor cores. Cast where the
+        # weights are, then moved at half the size.
+        transformer.enable_layerwise_casting(storage_dtype=torch.float8_e4m3fn, compute_dtype=dtype)
+        transformer.to(device)
+        speedups.append("fp8 weights (layerwise casting)")
+    return True
 
 
 def _free_memory(pipes: _Pipelines) -> None:

@@ -187,3 +187,15 @@ def test_group_offload_streams_the_transformer_blocks_and_the_clip_still_comes_o
     assert _get_group_onload_device(generator.pipeline.transformer) == torch.device("cpu")
     assert "transformer blocks streamed from CPU memory" in clip.metadata["speedups"]
     assert clip.frames.shape[1:] == (HEIGHT, WIDTH, 3)
+
+
+def test_the_fp8_plan_with_scaled_matmuls_quantizes_each_block_as_it_is_placed(tiny_ltx2_dir: Path):
+    from model.ltx2.fp8 import Fp8Linear
+
+    generator = LTX2Generator(tiny_ltx2_dir, LTX2Options(steps=2, memory_plan="fp8", fp8_weights="scaled-mm"))
+    clip = _make_clip(generator)
+
+    blocks = generator.pipeline.transformer.transformer_blocks
+    assert all(any(isinstance(m, Fp8Linear) for m in block.modules()) for block in blocks)
+    assert any(item.startswith("fp8 weights and matmuls in") for item in clip.metadata["speedups"])
+    assert not any(item.startswith("fp8 matmuls in") for item in clip.metadata["speedups"])  # not quantized twice
