@@ -13,51 +13,37 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import json
-import re
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime, timedelta
-from functools import partial
 from typing import TYPE_CHECKING, Any
 
 import sqlite_utils
 
 from core.cameos.consent import (
-    VISIBILITY,
     Cameo,
     CameoError,
-    ConsentRefused,
-    PreferenceRefused,
     UnknownCameo,
     cameos_of,
-    check_consent,
-    check_preferences,
     community_key,
     describe,
     get_cameo,
-    job_cameos,
     normalise_handle,
-    refusal_reason,
-    wishes,
 )
-from core.commands import PARSERS, Delete, Limits, cameo_handles, clean_text
-from core.errors import BadCommand, NotAllowed, Refused, SoraboxError, UnknownClip
+from core.commands import PARSERS, Delete
+from core.errors import NotAllowed, Refused, SoraboxError, UnknownClip
 from core.extensions import JobExtension
 from core.identity import Actor, Place
 from core.jobs import store as jobstore
 from core.people.forget import ForgetReport, forget_user, mark_clips_deleted, settle_removal
 from core.provenance.c2pa import provenance_extensions
-from core.records import JobRecord, Reply, iso, new_id
+from core.records import Reply, iso, new_id
 from core.texts import short
-from model.generator import CameoRef, Clip, GenerationRequest
 from model.likeness import (
     Likeness,
     LikenessChecker,
     LikenessError,
     LikenessPolicy,
-    face_from_png,
     face_png,
-    voice_from_wav,
     voice_wav,
 )
 from storage.database import insert, one
@@ -66,141 +52,24 @@ if TYPE_CHECKING:
     from core.service import Sorabox
     from core.settings import Settings
 
+from core.cameos.commands import (
+    CAMEO_USAGE,
+    FORGET_USAGE,
+    CameoCommand,
+    ForgetMe,
+    parse_cameo,
+    parse_forget,
+    resolve_user,
+)
+from core.cameos.extension import CameoExtension
+from core.cameos.rules import CameoRules, approved_names, remember_private_place
+
 # How long `forgetme confirm` may follow `forgetme`.
 FORGET_CONFIRM_WINDOW = timedelta(minutes=10)
 HONESTY = (
     "These checks show that a face and a voice are present; they do not prove who you are. "
     "Your account is what makes this cameo yours."
 )
-
-CAMEO_USAGE = (
-    "cameo create <handle> [display name] (attach a 3–15 s video of yourself speaking) | cameo list | "
-    "cameo settings [handle] | cameo who me|approved|community|everyone [--cameo handle] | "
-    "cameo prefs <text>|clear [--cameo handle] | cameo allow <user> [--cameo handle] | "
-    "cameo deny <user> [--cameo handle] | cameo revoke [handle] | cameo clips [handle] | cameo delete <handle>"
-)
-FORGET_USAGE = "forgetme [confirm]  (admins: forgetme <user> [confirm])"
-
-
-@dataclass(frozen=True)
-class CameoCommand:
-    """`cameo <action> ...`: `target` is the user for allow/deny, `text` the preferences or display name."""
-
-    action: str
-    handle: str | None = None
-    target: str | None = None
-    level: str | None = None
-    text: str = ""
-
-
-@dataclass(frozen=True)
-class ForgetMe:
-    target: str | None = None
-    confirm: bool = False
-
-
-ACTIONS = ("create", "list", "settings", "who", "prefs", "allow", "deny", "revoke", "clips", "delete")
-
-
-def parse_cameo(rest: str, limits: Limits) -> CameoCommand:
-    """Parse the words after `cameo`; raises BadCommand naming the problem."""
-    words = rest.split()
-    handle: str | None = None
-    if "--cameo" in words:
-        at = words.index("--cameo")
-        if at + 1 >= len(words):
-            raise BadCommand("--cameo needs a handle")
-        handle = _handle(words[at + 1])
-        del words[at : at + 2]
-    if not words:
-        raise BadCommand(f"usage: {CAMEO_USAGE}")
-    action, args = words[0].lower(), words[1:]
-    if action not in ACTIONS:
-        raise BadCommand(f"unknown cameo command `{action[:32]}`; usage: {CAMEO_USAGE}")
-    if action == "create":
-        if not args:
-            raise BadCommand("usage: cameo create <handle> [display name], with your reference video attached")
-        return CameoCommand("create", handle=_handle(args[0]), text=clean_text(" ".join(args[1:]), limits, "name"))
-    if action in ("allow", "deny"):
-        if len(args) != 1:
-            raise BadCommand(f"usage: cameo {action} <user> [--cameo handle]")
-        return CameoCommand(action, handle=handle, target=args[0])
-    if action == "who":
-        if len(args) != 1 or args[0].lower() not in VISIBILITY:
-            raise BadCommand("usage: cameo who me|approved|community|everyone [--cameo handle]")
-        return CameoCommand("who", handle=handle, level=args[0].lower())
-    if action == "prefs":
-        text = clean_text(" ".join(args), limits, "preferences")
-        if not text:
-            raise BadCommand(
-                "usage: cameo prefs <text>, for example `cameo prefs always wearing a hat. nothing political`"
-            )
-        return CameoCommand("prefs", handle=handle, text="" if text.lower() == "clear" else text)
-    if action == "list":
-        return CameoCommand("list")
-    # settings | revoke | clips | delete: an optional (for delete, required) handle.
-    if len(args) > 1:
-        raise BadCommand(f"usage: cameo {action} [handle]")
-    if args:
-        handle = _handle(args[0])
-    if action == "delete" and handle is None:
-        raise BadCommand("usage: cameo delete <handle>")
-    return CameoCommand(action, handle=handle)
-
-
-def parse_forget(rest: str, limits: Limits) -> ForgetMe:
-    words = rest.split()
-    confirm = bool(words) and words[-1].lower() == "confirm"
-    if confirm:
-        words = words[:-1]
-    if len(words) > 1:
-        raise BadCommand(f"usage: {FORGET_USAGE}")
-    return ForgetMe(words[0] if words else None, confirm)
-
-
-def _handle(word: str) -> str:
-    try:
-        return normalise_handle(word)
-    except CameoError as exc:
-        raise BadCommand(str(exc)) from None
-
-
-# -- who a `<user>` word means -----------------------------------------------------------------------
-
-_MENTION = re.compile(r"^<@!?(\d+)>$")
-_QUALIFIED = re.compile(r"^([a-z]+):(\S+)$")
-
-
-def resolve_user(db: sqlite_utils.Database, actor: Actor, word: str, now: datetime) -> tuple[str, str]:
-    """(user id, how to name them) for `<@123>` (a Discord mention), `telegram:123`, `@name` or `name`.
-
-    A mention or a platform-qualified id names an account even if we have not seen it yet; a bare name
-    must match someone who has used the service on the actor's platform.
-    """
-    mention = _MENTION.match(word)
-    qualified = _QUALIFIED.match(word)
-    if mention or qualified:
-        platform, platform_id = (actor.platform, mention.group(1)) if mention else qualified.groups()  # type: ignore[union-attr]
-        user_id = jobstore.user_for(db, Actor(platform, platform_id, platform_id), now)
-        row = one(db, "SELECT display_name FROM users WHERE id = ?", [user_id])
-        return user_id, str(row["display_name"]) if row else platform_id
-    name = word.lstrip("@")
-    rows = list(
-        db.query(
-            """SELECT DISTINCT i.user_id, COALESCE(i.display_name, u.display_name) AS name FROM identities i
-               JOIN users u ON u.id = i.user_id
-               WHERE i.platform = ? AND (i.platform_user_id = ? OR lower(i.display_name) = lower(?))""",
-            [actor.platform, name, name],
-        )
-    )
-    if not rows:
-        raise CameoError(
-            f"I don't know anyone called {word[:40]} here yet; they need to use the bot once, or mention them"
-        )
-    if len(rows) > 1:
-        raise CameoError(f"several people are called {word[:40]}; mention the one you mean")
-    return str(rows[0]["user_id"]), str(rows[0]["name"])
-
 
 # -- the service object -------------------------------------------------------------------------------
 
@@ -219,6 +88,7 @@ class Cameos:
         self.policy = policy or LikenessPolicy()
         self.service_name = service_name
         self.extension = CameoExtension(self)
+        self.rules = CameoRules(self)
 
     @classmethod
     def from_settings(cls, settings: Settings, checker: LikenessChecker | None = None) -> Cameos:
@@ -355,7 +225,7 @@ class Cameos:
                     "updated_at": iso(now),
                 },
             )
-            _remember_private_place(db, user_id, actor, place, now)
+            remember_private_place(db, user_id, actor, place, now)
             jobstore.audit(db, "cameo_created", now, user_id=user_id, cameo_id=cameo_id, handle=handle)
             return cameo_id
 
@@ -414,126 +284,27 @@ class Cameos:
             raise CameoError(f"you have several cameos ({names}); add --cameo <handle>")
         return user_id, mine[0]
 
+    # -- who may use a cameo (core/cameos/rules.py) --------------------------------------------------------
+
     async def allow(self, actor: Actor, place: Place, who: Actor | str, handle: str | None = None) -> Reply:
-        """Approve a person for one of the actor's cameos (`who`: an Actor, or a mention / name)."""
-
-        def apply(db: sqlite_utils.Database) -> str:
-            now = self.now()
-            owner, cameo = self._one_owned(db, actor, handle)
-            _remember_private_place(db, owner, actor, place, now)
-            friend, label = _target(db, actor, who, now)
-            if friend == owner:
-                raise CameoError("you can always use your own cameo")
-            db.execute(
-                "INSERT OR IGNORE INTO cameo_grants (cameo_id, user_id, created_at) VALUES (?, ?, ?)",
-                [cameo.id, friend, iso(now)],
-            )
-            jobstore.audit(db, "cameo_allowed", now, user_id=owner, cameo_id=cameo.id, grantee=friend)
-            hint = "" if cameo.visibility != "me" else " (it is set to `me` only: `cameo who approved` lets them in)"
-            return f"{label} may now use @{cameo.handle}{hint}"
-
-        try:
-            return Reply(await self._write(apply))
-        except SoraboxError as exc:
-            return Reply(str(exc), ok=False)
+        return await self.rules.allow(actor, place, who, handle)
 
     async def deny(self, actor: Actor, place: Place, who: Actor | str, handle: str | None = None) -> Reply:
-        """Remove a person's approval (for the named cameo, or for all of the actor's cameos); takes effect at once."""
-
-        def apply(db: sqlite_utils.Database) -> str:
-            now = self.now()
-            owner, mine = self._owned(db, actor, handle)
-            friend, label = _target(db, actor, who, now)
-            if friend == owner:
-                raise CameoError("you can always use your own cameo; `cameo revoke` turns it off for everyone")
-            ids = [c.id for c in mine]
-            db.execute(
-                f"DELETE FROM cameo_grants WHERE user_id = ? AND cameo_id IN ({','.join('?' for _ in ids)})",
-                [friend, *ids],
-            )
-            for cameo in mine:
-                jobstore.audit(db, "cameo_denied", now, user_id=owner, cameo_id=cameo.id, grantee=friend)
-            names = ", ".join(f"@{c.handle}" for c in mine)
-            return f"{label} may no longer use {names}; their waiting clips with it will be cancelled"
-
-        try:
-            return Reply(await self._write(apply))
-        except SoraboxError as exc:
-            return Reply(str(exc), ok=False)
+        return await self.rules.deny(actor, place, who, handle)
 
     async def set_visibility(self, actor: Actor, place: Place, level: str, handle: str | None = None) -> Reply:
-        """Who may use the cameo: me | approved | community (the community this is said in) | everyone."""
-        if level not in VISIBILITY:
-            return Reply("choose me, approved, community or everyone", ok=False)
-        if level == "community" and place.is_private:
-            return Reply("say `cameo who community` in the group whose members may use your cameo", ok=False)
-
-        def apply(db: sqlite_utils.Database) -> str:
-            now = self.now()
-            owner, cameo = self._one_owned(db, actor, handle)
-            scope = place.to_json() if level == "community" else None
-            db.execute(
-                "UPDATE cameos SET visibility = ?, community = ?, revoked_at = NULL, updated_at = ? WHERE id = ?",
-                [level, scope, iso(now), cameo.id],
-            )
-            jobstore.audit(db, "cameo_visibility", now, user_id=owner, cameo_id=cameo.id, level=level)
-            updated = get_cameo(db, cameo.handle)
-            assert updated is not None
-            return describe(updated, _approved_names(db, cameo.id))
-
-        try:
-            return Reply(await self._write(apply))
-        except SoraboxError as exc:
-            return Reply(str(exc), ok=False)
+        return await self.rules.set_visibility(actor, place, level, handle)
 
     async def set_preferences(self, actor: Actor, place: Place, text: str, handle: str | None = None) -> Reply:
-        """The owner's preferences: attached to every prompt that uses the cameo; `no X` clauses are refused topics."""
-        refusal = self.core.moderation.check(text, community_key(place)) if text else None
-        if refusal is not None:
-            await self._audit(actor, "refusal", category=refusal.category, term=refusal.term, where="preferences")
-            return Reply(str(Refused(refusal.category, "preference text")), ok=False)
-
-        def apply(db: sqlite_utils.Database) -> str:
-            now = self.now()
-            owner, cameo = self._one_owned(db, actor, handle)
-            db.execute("UPDATE cameos SET preferences = ?, updated_at = ? WHERE id = ?", [text, iso(now), cameo.id])
-            jobstore.audit(db, "cameo_preferences", now, user_id=owner, cameo_id=cameo.id)
-            updated = get_cameo(db, cameo.handle)
-            assert updated is not None
-            return describe(updated, _approved_names(db, cameo.id))
-
-        try:
-            return Reply(await self._write(apply))
-        except SoraboxError as exc:
-            return Reply(str(exc), ok=False)
+        return await self.rules.set_preferences(actor, place, text, handle)
 
     async def revoke(self, actor: Actor, place: Place, handle: str | None = None) -> Reply:
-        """Nobody may use the cameo from now on; waiting clips with it are cancelled and refunded when they come up."""
-
-        def apply(db: sqlite_utils.Database) -> list[str]:
-            now = self.now()
-            owner, mine = self._owned(db, actor, handle)
-            for cameo in mine:
-                db.execute(
-                    "UPDATE cameos SET revoked_at = ?, updated_at = ? WHERE id = ?", [iso(now), iso(now), cameo.id]
-                )
-                jobstore.audit(db, "cameo_revoked", now, user_id=owner, cameo_id=cameo.id)
-            return [c.handle for c in mine]
-
-        try:
-            handles = await self._write(apply)
-        except SoraboxError as exc:
-            return Reply(str(exc), ok=False)
-        names = ", ".join(f"@{h}" for h in handles)
-        return Reply(
-            f"{names}: turned off. Nobody can use it now; clips waiting with it will be cancelled and refunded. "
-            "`cameo who approved` turns it back on."
-        )
+        return await self.rules.revoke(actor, place, handle)
 
     async def describe(self, actor: Actor, place: Place, handle: str | None = None) -> Reply:
         def load(db: sqlite_utils.Database) -> str:
             _, mine = self._owned(db, actor, handle)
-            return "\n".join(describe(c, _approved_names(db, c.id)) for c in mine)
+            return "\n".join(describe(c, approved_names(db, c.id)) for c in mine)
 
         try:
             return Reply(await self._write(load))
@@ -724,208 +495,6 @@ class Cameos:
         await self._write(
             lambda db: jobstore.audit(db, kind, self.now(), user_id=jobstore.user_for(db, actor, self.now()), **detail)
         )
-
-
-def _approved_names(db: sqlite_utils.Database, cameo_id: str) -> list[str]:
-    # The name their platform gave most recently: someone approved by id before they spoke has no better one.
-    rows = db.query(
-        """SELECT COALESCE(
-                  (SELECT i.display_name FROM identities i WHERE i.user_id = g.user_id ORDER BY i.id DESC LIMIT 1),
-                  u.display_name) AS display_name
-           FROM cameo_grants g JOIN users u ON u.id = g.user_id WHERE g.cameo_id = ? ORDER BY g.created_at""",
-        [cameo_id],
-    )
-    return [str(r["display_name"]) for r in rows]
-
-
-def _target(db: sqlite_utils.Database, actor: Actor, who: Actor | str, now: datetime) -> tuple[str, str]:
-    if isinstance(who, Actor):
-        return jobstore.user_for(db, who, now), who.display_name
-    return resolve_user(db, actor, who, now)
-
-
-def _remember_private_place(db: sqlite_utils.Database, user_id: str, actor: Actor, place: Place, now: datetime) -> None:
-    """Where to send this person notices about their cameo: the private chat they talk to us in."""
-    if not place.is_private:
-        return
-    db.execute(
-        """INSERT INTO private_places (user_id, platform, place, platform_user_id, updated_at) VALUES (?, ?, ?, ?, ?)
-           ON CONFLICT (user_id, platform) DO UPDATE SET place = excluded.place, updated_at = excluded.updated_at""",
-        [
-            user_id,
-            place.platform,
-            Place(place.platform, place.channel_id, is_private=True).to_json(),
-            actor.user_id,
-            iso(now),
-        ],
-    )
-
-
-def notice_place(db: sqlite_utils.Database, user_id: str) -> Place | None:
-    """The owner's private chat: the one they last used with us, else a direct message to their first account."""
-    row = one(db, "SELECT place FROM private_places WHERE user_id = ? ORDER BY updated_at DESC", [user_id])
-    if row is not None:
-        return Place.from_json(row["place"])
-    identity = one(db, "SELECT platform, platform_user_id FROM identities WHERE user_id = ? ORDER BY id", [user_id])
-    if identity is None:
-        return None
-    # Telegram's private chat id is the user id; Discord adapters open a DM to the user id.
-    return Place(identity["platform"], identity["platform_user_id"], is_private=True)
-
-
-# -- the extension ------------------------------------------------------------------------------------
-
-
-class CameoExtension(JobExtension):
-    """Consent at admission, before generation, before encoding and when the clip is recorded; likeness to the
-    generator; uses and notices."""
-
-    def __init__(self, cameos: Cameos) -> None:
-        self.cameos = cameos
-
-    def check_admission(
-        self,
-        db: sqlite_utils.Database,
-        *,
-        user_id: str,
-        actor: Actor,
-        place: Place,
-        kind: str,
-        prompt: str,
-        params: dict[str, Any],
-    ) -> dict[str, Any]:
-        handles = list(dict.fromkeys([*params.get("cameos", []), *cameo_handles(prompt)]))
-        found = job_cameos(db, handles, params.get("sources", []))
-        if not found:
-            return {}
-        for cameo in found:
-            reason = refusal_reason(db, cameo, user_id, place)
-            if reason is not None:
-                # `job_kind`, not `kind`: that is audit()'s own argument, and the clash lost this row.
-                self._audit_after(
-                    "cameo_refused", user_id, cameo_id=cameo.id, stage="admission", reason=reason, job_kind=kind
-                )
-                raise ConsentRefused(cameo.handle, reason)
-            refusal = check_preferences(prompt, cameo)
-            if refusal is not None:
-                self._audit_after(
-                    "refusal", user_id, category=refusal.category, term=refusal.term, cameo_id=cameo.id, where="prompt"
-                )
-                raise PreferenceRefused(cameo.handle, refusal.term)
-        return {"cameos": [c.handle for c in found], "cameo_ids": [c.id for c in found]}
-
-    def _audit_after(self, event: str, user_id: str, **detail: Any) -> None:
-        # A refusal rolls the admission transaction back, audit row included: record it in a write of its own.
-        now = self.cameos.now()
-        self.cameos.core.db.submit_write(lambda db: jobstore.audit(db, event, now, user_id=user_id, **detail))
-
-    async def prepare(self, job: JobRecord, request: GenerationRequest) -> GenerationRequest:
-        ids = job.params.get("cameo_ids") or []
-        if not ids:
-            return request
-        db = self.cameos.core.db
-        try:
-            found = await db.read(lambda rdb: check_consent(rdb, ids, job.user_id, job.origin))
-        except ConsentRefused as exc:
-            await db.write(partial(self._refused, job=job, stage="generation", reason=str(exc)))
-            raise
-        refs = [await asyncio.to_thread(self._ref, cameo) for cameo in found]
-        extra = "; ".join(f"@{c.handle}: {w}" for c in found if (w := wishes(c.preferences)))
-        prompt = f"{request.prompt} ({extra})" if extra else request.prompt
-        return dataclasses.replace(request, prompt=prompt, cameos=tuple(refs))
-
-    def _refused(self, db: sqlite_utils.Database, *, job: JobRecord, stage: str, reason: str) -> None:
-        jobstore.audit(
-            db, "cameo_refused", self.cameos.now(), user_id=job.user_id, job_id=job.id, stage=stage, reason=reason
-        )
-
-    def _ref(self, cameo: Cameo) -> CameoRef:
-        media = self.cameos.core.media
-        face = face_from_png(media.read(cameo.face_sha256, ".png")) if cameo.face_sha256 else None
-        voice, rate = voice_from_wav(media.read(cameo.voice_sha256, ".wav")) if cameo.voice_sha256 else (None, 16_000)
-        return CameoRef(cameo.handle, cameo.display_name, face, voice, rate, cameo.preferences)
-
-    def finish_clip(self, clip: Clip, job: JobRecord) -> Clip:
-        ids = job.params.get("cameo_ids") or []
-        if ids:
-            # Generation takes a while: a revocation that arrived meanwhile still wins, before anything is stored.
-            try:
-                self.cameos.core.db.read_sync(lambda rdb: check_consent(rdb, ids, job.user_id, job.origin))
-            except ConsentRefused as exc:
-                self.cameos.core.db.write_sync(partial(self._refused, job=job, stage="encoding", reason=str(exc)))
-                raise
-        return clip
-
-    def check_finish(self, db: sqlite_utils.Database, job: JobRecord) -> None:
-        ids = job.params.get("cameo_ids") or []
-        if ids:
-            # In the transaction that records the clip: a revocation during encoding wins too.
-            try:
-                check_consent(db, ids, job.user_id, job.origin)
-            except ConsentRefused as exc:
-                self._audit_after("cameo_refused", job.user_id, job_id=job.id, stage="recording", reason=str(exc))
-                raise
-
-    def extra_deliveries(self, db: sqlite_utils.Database, job: JobRecord, clip_id: str) -> list[dict[str, Any]]:
-        ids = job.params.get("cameo_ids") or []
-        now = self.cameos.now()
-        by_owner: dict[str, list[Cameo]] = {}
-        for cameo_id in ids:
-            row = one(db, "SELECT * FROM cameos WHERE id = ?", [cameo_id])
-            if row is None:
-                continue
-            cameo = Cameo.from_row(row)
-            insert(
-                db,
-                "cameo_uses",
-                {
-                    "cameo_id": cameo.id,
-                    "owner_user_id": cameo.owner_user_id,
-                    "job_id": job.id,
-                    "clip_id": clip_id,
-                    "user_id": job.user_id,
-                    "created_at": iso(now),
-                },
-            )
-            jobstore.audit(
-                db, "cameo_used", now, user_id=job.user_id, job_id=job.id, clip_id=clip_id, cameo_id=cameo.id
-            )
-            if cameo.owner_user_id != job.user_id:
-                by_owner.setdefault(cameo.owner_user_id, []).append(cameo)
-        rows = []
-        for owner, used in by_owner.items():
-            place = notice_place(db, owner)
-            if place is None:
-                continue
-            names = ", ".join(f"@{c.handle}" for c in used)
-            text = (
-                f"{job.requester.display_name} used your cameo {names} in clip `{clip_id}`: "
-                f"“{short(job.prompt, 120)}”. "
-                f"Delete it everywhere with `delete {clip_id}` (or the Delete button); `cameo clips` lists every clip "
-                "with you in it; `cameo revoke` turns your cameo off."
-            )
-            payload = {
-                "text": text,
-                "clip_id": clip_id,
-                "handles": [c.handle for c in used],
-                "requester": job.requester.display_name,
-                "prompt": job.prompt,
-                "owner_user_id": owner,
-                "buttons": ["delete"],
-            }
-            rows.append(
-                {
-                    "job_id": job.id,
-                    "clip_id": clip_id,
-                    "kind": "notice",
-                    "platform": place.platform,
-                    "destination": place.to_json(),
-                    "payload": json.dumps(payload),
-                    "state": "pending",
-                    "created_at": iso(now),
-                }
-            )
-        return rows
 
 
 # -- wiring -------------------------------------------------------------------------------------------

@@ -1,0 +1,183 @@
+"""Who may use a cameo: approvals, the visibility level, the owner's preferences, and revoking it; each takes effect
+at once (consent is checked again right before generation and before encoding)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+import sqlite_utils
+
+from core.cameos.commands import resolve_user
+from core.cameos.consent import (
+    VISIBILITY,
+    CameoError,
+    community_key,
+    describe,
+    get_cameo,
+)
+from core.errors import Refused, SoraboxError
+from core.identity import Actor, Place
+from core.jobs import store as jobstore
+from core.records import Reply, iso
+
+if TYPE_CHECKING:
+    from core.cameos.service import Cameos
+
+
+class CameoRules:
+    def __init__(self, cameos: Cameos) -> None:
+        self.cameos = cameos
+
+    async def allow(self, actor: Actor, place: Place, who: Actor | str, handle: str | None = None) -> Reply:
+        """Approve a person for one of the actor's cameos (`who`: an Actor, or a mention / name)."""
+
+        def apply(db: sqlite_utils.Database) -> str:
+            now = self.cameos.now()
+            owner, cameo = self.cameos._one_owned(db, actor, handle)
+            remember_private_place(db, owner, actor, place, now)
+            friend, label = _target(db, actor, who, now)
+            if friend == owner:
+                raise CameoError("you can always use your own cameo")
+            db.execute(
+                "INSERT OR IGNORE INTO cameo_grants (cameo_id, user_id, created_at) VALUES (?, ?, ?)",
+                [cameo.id, friend, iso(now)],
+            )
+            jobstore.audit(db, "cameo_allowed", now, user_id=owner, cameo_id=cameo.id, grantee=friend)
+            hint = "" if cameo.visibility != "me" else " (it is set to `me` only: `cameo who approved` lets them in)"
+            return f"{label} may now use @{cameo.handle}{hint}"
+
+        try:
+            return Reply(await self.cameos._write(apply))
+        except SoraboxError as exc:
+            return Reply(str(exc), ok=False)
+
+    async def deny(self, actor: Actor, place: Place, who: Actor | str, handle: str | None = None) -> Reply:
+        """Remove a person's approval (for the named cameo, or for all of the actor's cameos); takes effect at once."""
+
+        def apply(db: sqlite_utils.Database) -> str:
+            now = self.cameos.now()
+            owner, mine = self.cameos._owned(db, actor, handle)
+            friend, label = _target(db, actor, who, now)
+            if friend == owner:
+                raise CameoError("you can always use your own cameo; `cameo revoke` turns it off for everyone")
+            ids = [c.id for c in mine]
+            db.execute(
+                f"DELETE FROM cameo_grants WHERE user_id = ? AND cameo_id IN ({','.join('?' for _ in ids)})",
+                [friend, *ids],
+            )
+            for cameo in mine:
+                jobstore.audit(db, "cameo_denied", now, user_id=owner, cameo_id=cameo.id, grantee=friend)
+            names = ", ".join(f"@{c.handle}" for c in mine)
+            return f"{label} may no longer use {names}; their waiting clips with it will be cancelled"
+
+        try:
+            return Reply(await self.cameos._write(apply))
+        except SoraboxError as exc:
+            return Reply(str(exc), ok=False)
+
+    async def set_visibility(self, actor: Actor, place: Place, level: str, handle: str | None = None) -> Reply:
+        """Who may use the cameo: me | approved | community (the community this is said in) | everyone."""
+        if level not in VISIBILITY:
+            return Reply("choose me, approved, community or everyone", ok=False)
+        if level == "community" and place.is_private:
+            return Reply("say `cameo who community` in the group whose members may use your cameo", ok=False)
+
+        def apply(db: sqlite_utils.Database) -> str:
+            now = self.cameos.now()
+            owner, cameo = self.cameos._one_owned(db, actor, handle)
+            scope = place.to_json() if level == "community" else None
+            db.execute(
+                "UPDATE cameos SET visibility = ?, community = ?, revoked_at = NULL, updated_at = ? WHERE id = ?",
+                [level, scope, iso(now), cameo.id],
+            )
+            jobstore.audit(db, "cameo_visibility", now, user_id=owner, cameo_id=cameo.id, level=level)
+            updated = get_cameo(db, cameo.handle)
+            assert updated is not None
+            return describe(updated, approved_names(db, cameo.id))
+
+        try:
+            return Reply(await self.cameos._write(apply))
+        except SoraboxError as exc:
+            return Reply(str(exc), ok=False)
+
+    async def set_preferences(self, actor: Actor, place: Place, text: str, handle: str | None = None) -> Reply:
+        """The owner's preferences: attached to every prompt that uses the cameo; `no X` clauses are refused topics."""
+        refusal = self.cameos.core.moderation.check(text, community_key(place)) if text else None
+        if refusal is not None:
+            await self.cameos._audit(
+                actor, "refusal", category=refusal.category, term=refusal.term, where="preferences"
+            )
+            return Reply(str(Refused(refusal.category, "preference text")), ok=False)
+
+        def apply(db: sqlite_utils.Database) -> str:
+            now = self.cameos.now()
+            owner, cameo = self.cameos._one_owned(db, actor, handle)
+            db.execute("UPDATE cameos SET preferences = ?, updated_at = ? WHERE id = ?", [text, iso(now), cameo.id])
+            jobstore.audit(db, "cameo_preferences", now, user_id=owner, cameo_id=cameo.id)
+            updated = get_cameo(db, cameo.handle)
+            assert updated is not None
+            return describe(updated, approved_names(db, cameo.id))
+
+        try:
+            return Reply(await self.cameos._write(apply))
+        except SoraboxError as exc:
+            return Reply(str(exc), ok=False)
+
+    async def revoke(self, actor: Actor, place: Place, handle: str | None = None) -> Reply:
+        """Nobody may use the cameo from now on; waiting clips with it are cancelled and refunded when they come up."""
+
+        def apply(db: sqlite_utils.Database) -> list[str]:
+            now = self.cameos.now()
+            owner, mine = self.cameos._owned(db, actor, handle)
+            for cameo in mine:
+                db.execute(
+                    "UPDATE cameos SET revoked_at = ?, updated_at = ? WHERE id = ?", [iso(now), iso(now), cameo.id]
+                )
+                jobstore.audit(db, "cameo_revoked", now, user_id=owner, cameo_id=cameo.id)
+            return [c.handle for c in mine]
+
+        try:
+            handles = await self.cameos._write(apply)
+        except SoraboxError as exc:
+            return Reply(str(exc), ok=False)
+        names = ", ".join(f"@{h}" for h in handles)
+        return Reply(
+            f"{names}: turned off. Nobody can use it now; clips waiting with it will be cancelled and refunded. "
+            "`cameo who approved` turns it back on."
+        )
+
+
+def approved_names(db: sqlite_utils.Database, cameo_id: str) -> list[str]:
+    # The name their platform gave most recently: someone approved by id before they spoke has no better one.
+    rows = db.query(
+        """SELECT COALESCE(
+                  (SELECT i.display_name FROM identities i WHERE i.user_id = g.user_id ORDER BY i.id DESC LIMIT 1),
+                  u.display_name) AS display_name
+           FROM cameo_grants g JOIN users u ON u.id = g.user_id WHERE g.cameo_id = ? ORDER BY g.created_at""",
+        [cameo_id],
+    )
+    return [str(r["display_name"]) for r in rows]
+
+
+def _target(db: sqlite_utils.Database, actor: Actor, who: Actor | str, now: datetime) -> tuple[str, str]:
+    if isinstance(who, Actor):
+        return jobstore.user_for(db, who, now), who.display_name
+    return resolve_user(db, actor, who, now)
+
+
+def remember_private_place(db: sqlite_utils.Database, user_id: str, actor: Actor, place: Place, now: datetime) -> None:
+    """Where to send this person notices about their cameo: the private chat they talk to us in."""
+    if not place.is_private:
+        return
+    db.execute(
+        """INSERT INTO private_places (user_id, platform, place, platform_user_id, updated_at) VALUES (?, ?, ?, ?, ?)
+           ON CONFLICT (user_id, platform) DO UPDATE SET place = excluded.place, updated_at = excluded.updated_at""",
+        [
+            user_id,
+            place.platform,
+            Place(place.platform, place.channel_id, is_private=True).to_json(),
+            actor.user_id,
+            iso(now),
+        ],
+    )
