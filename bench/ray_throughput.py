@@ -31,7 +31,8 @@ sys.path.insert(0, str(REPO))
 
 from core.events import JobDone, JobFailed  # noqa: E402
 from core.execution.local import Availability, Executor, LocalExecutor  # noqa: E402
-from core.execution.ray import RayConfig, RayExecutor  # noqa: E402
+from core.execution.ray import RayExecutor  # noqa: E402
+from core.execution.ray_wire import RayConfig  # noqa: E402
 from core.service import Sorabox  # noqa: E402
 from model.generator import CancelToken, Clip, GenerationRequest, ProgressCallback  # noqa: E402
 from model.registry import create_generator  # noqa: E402

@@ -8,7 +8,8 @@ import sys
 from dataclasses import replace
 from typing import TextIO
 
-from core.execution.ray import RayConfig, connect, replica_spec
+from core.execution.ray_bridge import connect, replica_spec
+from core.execution.ray_wire import RayConfig
 from core.settings import Settings, SettingsError
 
 

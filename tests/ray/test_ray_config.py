@@ -7,7 +7,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from core.execution.ray import RayConfig, SharedClip, probe
+from core.execution.ray_bridge import probe
+from core.execution.ray_wire import RayConfig, SharedClip
 from core.settings import SettingsError
 from model.generator import Clip
 from tests.ray.cluster import free_port

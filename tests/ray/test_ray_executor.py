@@ -23,7 +23,8 @@ import pytest
 
 from bots.serve import run_service
 from core.events import JobCancelled, JobDone, JobFailed, JobProgress, JobQueued, JobStarted
-from core.execution.ray import RayConfig, RayExecutor
+from core.execution.ray import RayExecutor
+from core.execution.ray_wire import RayConfig
 from core.service import Sorabox
 from model.media import decode_clip, probe
 from tests.fakes.telegram_server import FakeTelegram, no_real_network, telegram_server
