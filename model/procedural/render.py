@@ -19,12 +19,27 @@ import torch.nn.functional as F
 from model.procedural import lathe
 from model.procedural.camera import CameraPose, camera_pose
 from model.procedural.materials import material
-from model.procedural.scene import BodySpec, EnvironmentSpec, SceneSpec
+from model.procedural.primitives import (
+    EDGES,
+    HEAD,
+    INF,
+    PLAIN,
+    SEAMS,
+    Param,
+    Primitive,
+    cast,
+    intersect,
+    positions,
+    shadow_culled,
+    visibility,
+)
+from model.procedural.raster import StaticWorld
+from model.procedural.scene import SceneSpec
+from model.procedural.shading import Lighting, floor_albedo, lighting_for, luminance, shade, sky
+from model.procedural.statics import figure_parts, static_primitives
+from model.procedural.weather import rain_overlay
 
-INF = 1e9
-EPS = 1e-4
-
-PLAIN, SEAMS, EDGES, HEAD, RIM = 0, 1, 2, 3, 4
+__all__ = ["Background", "BodyLook", "RenderSettings", "Renderer", "Shot", "rain_overlay"]
 
 
 @dataclass(frozen=True)
@@ -37,119 +52,6 @@ class RenderSettings:
     background_supersample_max_pixels: int = 1280 * 720
     penumbra: float = 0.035  # angular size of the light; softens sphere shadows with distance
     chunk: int = 12  # frames per progress report / cancel check
-
-
-@dataclass(frozen=True)
-class Lighting:
-    to_light: tuple[float, float, float]
-    light: tuple[float, float, float]
-    ambient: tuple[float, float, float]
-    horizon: tuple[float, float, float]
-    zenith: tuple[float, float, float]
-
-
-def lighting_for(env: EnvironmentSpec) -> Lighting:
-    """The sun (or lamp, or moon) and sky for a setting and time of day."""
-    if env.setting == "indoor":
-        return Lighting((-0.25, 0.92, 0.3), (0.85, 0.8, 0.72), (0.42, 0.4, 0.36), (0.78, 0.74, 0.66),
-                        (0.6, 0.57, 0.52))  # fmt: skip
-    if env.time == "night":
-        return Lighting((0.35, 0.8, 0.45), (0.32, 0.38, 0.55), (0.07, 0.08, 0.14), (0.06, 0.08, 0.16),
-                        (0.01, 0.01, 0.04))  # fmt: skip
-    if env.time == "sunset":
-        return Lighting((-0.85, 0.3, 0.35), (1.05, 0.62, 0.36), (0.28, 0.22, 0.26), (1.0, 0.58, 0.32),
-                        (0.22, 0.24, 0.48))  # fmt: skip
-    overcast = 0.35 if env.rain > 0 else 0.0
-    light = (1.0 - overcast * 0.7, 0.96 - overcast * 0.66, 0.88 - overcast * 0.58)
-    horizon = (0.78 - overcast * 0.1, 0.86 - overcast * 0.2, 0.95 - overcast * 0.3)
-    zenith = (0.33 + overcast * 0.25, 0.53 + overcast * 0.05, 0.9 - overcast * 0.3)
-    return Lighting((-0.4, 0.8, 0.45), light, (0.36, 0.38, 0.44), horizon, zenith)
-
-
-Param = float | torch.Tensor  # a number for every ray, or one (P,) value per ray
-
-
-@dataclass
-class Primitive:
-    """One sphere, box or lathe (a bottle or can; all rotated about z) to intersect; `mouth` opens a figure's
-    mouth (0..1).
-
-    `center`, `angle` and `mouth` are either one value for all rays or per-ray tensors ((P, 3), (P,), (P,)):
-    per-ray values let one batch of rays span many frames, each frame with the body somewhere else.
-    """
-
-    kind: str  # sphere | box | lathe
-    center: tuple[float, float, float] | torch.Tensor
-    half: tuple[float, float, float]
-    angle: Param
-    color: tuple[float, float, float]
-    shininess: float
-    pattern: int = PLAIN
-    mouth: Param = 0.0
-    face: torch.Tensor | None = None  # (3, h, w) float in [0, 1]
-    owner: str = ""
-    # Which rays can see it / which surface points it can shade: screen-space culling, (P,) bool or None (all).
-    hit_mask: torch.Tensor | None = None
-    shadow_mask: torch.Tensor | None = None
-    profile: lathe.Lathe | None = None  # a lathe's outline
-    axis_z: bool = False  # a lathe's axis runs along its own z (lying across the view), not its own y
-    # Sparse per-ray form (a moving body): the rays (ascending indices into the batch) that can see it or its
-    # shadow; `center`, `angle`, `mouth` and `hit_mask` then hold one value per one of those rays only, and every
-    # other ray is known to neither see it nor be shaded by it.
-    rays: torch.Tensor | None = None
-
-    def subset(self, idx: torch.Tensor) -> Primitive:
-        """The primitive as seen by rays `idx` only (dense per-ray or static primitives)."""
-        if not isinstance(self.center, torch.Tensor):
-            return self
-        return Primitive(
-            self.kind, self.center[idx], self.half,
-            self.angle[idx] if isinstance(self.angle, torch.Tensor) else self.angle,
-            self.color, self.shininess, self.pattern,
-            self.mouth[idx] if isinstance(self.mouth, torch.Tensor) else self.mouth, self.face, self.owner,
-            None if self.hit_mask is None else self.hit_mask[idx],
-            None if self.shadow_mask is None else self.shadow_mask[idx], self.profile, self.axis_z,
-        )  # fmt: skip
-
-    def pick(self, keep: torch.Tensor, rays: torch.Tensor | None) -> Primitive:
-        """A sparse primitive's per-ray values at `keep` (positions in its `rays`), now for rays `rays`."""
-        return Primitive(
-            self.kind, self.center[keep], self.half,  # type: ignore[index]
-            self.angle[keep] if isinstance(self.angle, torch.Tensor) else self.angle,
-            self.color, self.shininess, self.pattern,
-            self.mouth[keep] if isinstance(self.mouth, torch.Tensor) else self.mouth, self.face, self.owner,
-            None if self.hit_mask is None else self.hit_mask[keep], None, self.profile, self.axis_z, rays,
-        )  # fmt: skip
-
-    def restrict(self, pos: torch.Tensor) -> Primitive:
-        """The primitive as seen by a subset of the batch's rays; `pos` (P,) maps each ray of the batch to its place
-        in the subset, -1 where it is not in it (see `_positions`)."""
-        if self.rays is None:
-            return self.subset((pos >= 0).nonzero().squeeze(1))
-        m = pos[self.rays]
-        keep = m >= 0
-        return self.pick(keep, m[keep])
-
-    def center_of(self, like: torch.Tensor) -> torch.Tensor:
-        return self.center if isinstance(self.center, torch.Tensor) else like.new_tensor(self.center)
-
-
-def _positions(n_rays: int, idx: torch.Tensor) -> torch.Tensor:
-    """(n_rays,) long: the place of each ray in the ascending subset `idx`, -1 for rays not in it."""
-    pos = torch.full((n_rays,), -1, dtype=torch.long, device=idx.device)
-    pos[idx] = torch.arange(idx.numel(), device=idx.device)
-    return pos
-
-
-@dataclass
-class Hit:
-    t: torch.Tensor  # (P,)
-    normal: torch.Tensor  # (P, 3)
-    albedo: torch.Tensor  # (P, 3)
-    shininess: torch.Tensor  # (P,)
-    owner: torch.Tensor  # (P,) index of the primitive hit, -1 for none
-    # World direction of the axis of a curved bottle or can wall, whose highlight is a stripe along it; 0 elsewhere.
-    axis: torch.Tensor  # (P, 3)
 
 
 @dataclass
@@ -165,290 +67,6 @@ class Background:
     pixel_color: torch.Tensor  # (F, H*W, 3)
     pixel_direct: torch.Tensor  # (F, H*W)
     pixel_depth: torch.Tensor  # (F, H*W) the nearest of the pixel's samples
-
-
-def _rot_z(v: torch.Tensor, angle: Param) -> torch.Tensor:
-    if not isinstance(angle, torch.Tensor) and angle == 0:
-        return v  # fixtures and figures stand square: turning by nothing would only copy every ray
-    if isinstance(angle, torch.Tensor):
-        c, s = torch.cos(angle), torch.sin(angle)
-    else:
-        c, s = math.cos(angle), math.sin(angle)
-    x, y = v[..., 0], v[..., 1]
-    return torch.stack((c * x - s * y, s * x + c * y, v[..., 2]), dim=-1)
-
-
-def _neg(angle: Param) -> Param:
-    return -angle
-
-
-def _intersect(prim: Primitive, o: torch.Tensor, d: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
-    """Distance along each ray to the primitive, INF where it misses. o: (P, 3) or (1, 3); d: (P, 3).
-
-    With `mask`, only those rays are tested (the rest are known to miss).
-    """
-    if mask is not None:
-        out = torch.full((d.shape[0],), INF, device=d.device)
-        sel = mask.nonzero().squeeze(1)
-        if sel.numel():
-            out[sel] = _intersect(prim.subset(sel), o if o.shape[0] == 1 else o[sel], d[sel])
-        return out
-    oc = o - prim.center_of(d)
-    if prim.kind == "sphere":
-        r = prim.half[0]
-        b = (oc * d).sum(-1)
-        cc = (oc * oc).sum(-1) - r * r
-        disc = b * b - cc
-        t = -b - disc.clamp(min=0).sqrt()
-        return torch.where((disc > 0) & (t > EPS), t, torch.full_like(t, INF))
-    ol = _rot_z(oc, _neg(prim.angle))
-    dl = _rot_z(d, _neg(prim.angle))
-    if prim.kind == "lathe" and prim.profile is not None:
-        return lathe.intersect(prim.profile, _to_lathe(ol, prim.axis_z), _to_lathe(dl, prim.axis_z))
-    h = d.new_tensor(prim.half)
-    inv = 1.0 / torch.where(dl.abs() < 1e-9, torch.full_like(dl, 1e-9), dl)
-    t1 = (-h - ol) * inv
-    t2 = (h - ol) * inv
-    tnear = torch.minimum(t1, t2).amax(-1)
-    tfar = torch.maximum(t1, t2).amin(-1)
-    hit = (tfar >= tnear) & (tnear > EPS)
-    return torch.where(hit, tnear, torch.full_like(tnear, INF))
-
-
-def _to_lathe(v: torch.Tensor, axis_z: bool) -> torch.Tensor:
-    """Object-frame (x, y, z) as a lathe's (u, a, w): the axis coordinate in the middle. Swapping is its own inverse."""
-    return v[:, [0, 2, 1]] if axis_z else v
-
-
-@dataclass
-class _LatheLook:
-    normal: torch.Tensor  # (P, 3) world
-    albedo: torch.Tensor  # (P, 3)
-    shininess: torch.Tensor  # (P,)
-    axis: torch.Tensor  # (P, 3) world axis on curved walls, 0 on flat ends
-
-
-def _lathe_surface(prim: Primitive, p: torch.Tensor) -> _LatheLook:
-    """Normal, colour, shininess and highlight axis at hit points p on a bottle or can."""
-    assert prim.profile is not None
-    local = _to_lathe(_rot_z(p - prim.center_of(p), _neg(prim.angle)), prim.axis_z)
-    s = lathe.surface(prim.profile, local)
-    normal = _rot_z(_to_lathe(s.normal, prim.axis_z), prim.angle)
-    body = p.new_tensor(prim.color).expand(p.shape[0], 3)
-    trim = p.new_tensor(prim.profile.trim_color).expand_as(body)
-    albedo = torch.where(s.trim[:, None], trim, body)
-    albedo = torch.where(s.opening[:, None], albedo * 0.15, albedo)
-    shin = torch.where(s.trim, torch.full_like(s.normal[:, 0], prim.profile.trim_shininess),
-                       torch.full_like(s.normal[:, 0], prim.shininess))  # fmt: skip
-    axis_local = p.new_tensor((0.0, 0.0, 1.0) if prim.axis_z else (0.0, 1.0, 0.0)).expand_as(body)
-    axis = _rot_z(axis_local, prim.angle) * s.curved[:, None]
-    return _LatheLook(normal, albedo, shin, axis)
-
-
-def _surface(prim: Primitive, p: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """Normal (P, 3) and albedo (P, 3) at hit points p on the primitive (whose params match p's rays)."""
-    c = prim.center_of(p)
-    albedo = p.new_tensor(prim.color).expand(p.shape[0], 3).clone()
-    if prim.kind == "sphere":
-        n = (p - c) / prim.half[0]
-        local = _rot_z(n, _neg(prim.angle))
-        if prim.pattern == SEAMS:
-            seam = (local[:, 0].abs() < 0.06) | (local[:, 1].abs() < 0.06)
-            albedo = torch.where(seam[:, None], albedo * 0.35, albedo)
-        elif prim.pattern == HEAD:
-            albedo = _face(prim, local, albedo)
-        return n, albedo
-    pl = _rot_z(p - c, _neg(prim.angle)) / p.new_tensor(prim.half)
-    axis = pl.abs().argmax(-1)
-    nl = F.one_hot(axis, 3).to(p.dtype) * torch.sign(pl)
-    n = _rot_z(nl, prim.angle)
-    if prim.pattern == EDGES:
-        edge = (pl.abs() > 0.9).sum(-1) >= 2
-        albedo = torch.where(edge[:, None], albedo * 0.7, albedo)
-    return n, albedo
-
-
-def _face(prim: Primitive, local: torch.Tensor, albedo: torch.Tensor) -> torch.Tensor:
-    """A head looking at the camera (+z): a cameo's face image or painted eyes, and a mouth that opens."""
-    x, y, z = local[:, 0], local[:, 1], local[:, 2]
-    front = z > 0.15
-    if prim.face is not None:
-        # Project the front of the head onto the face crop (which spans about 80% of the head's width).
-        grid = torch.stack((x / 0.8, -y / 0.8), dim=-1).clamp(-1, 1)[None, None]  # (1, 1, P, 2)
-        sampled = F.grid_sample(prim.face[None], grid, align_corners=False)[0, :, 0].T  # (P, 3)
-        inside = front & (x.abs() < 0.8) & (y.abs() < 0.8)
-        albedo = torch.where(inside[:, None], sampled, albedo)
-    else:
-        eyes = front & (((x.abs() - 0.32) ** 2 + (y - 0.22) ** 2) < 0.011)
-        albedo = torch.where(eyes[:, None], albedo.new_tensor((0.08, 0.08, 0.1)).expand_as(albedo), albedo)
-    opening = 0.035 + 0.16 * prim.mouth
-    mouth = front & (x.abs() < 0.28) & ((y + 0.38).abs() < opening)
-    return torch.where(mouth[:, None], albedo.new_tensor((0.25, 0.05, 0.06)).expand_as(albedo), albedo)
-
-
-def cast(prims: list[Primitive], o: torch.Tensor, d: torch.Tensor, limit: torch.Tensor | None = None) -> Hit:
-    """Nearest hit among primitives (closer than `limit` where given). o: (P, 3) or (1, 3)."""
-    n_rays = d.shape[0]
-    best = torch.full((n_rays,), INF, device=d.device) if limit is None else limit.clone()
-    owner = torch.full((n_rays,), -1, dtype=torch.long, device=d.device)
-    for k, prim in enumerate(prims):
-        if prim.rays is not None:
-            # Only the rays that can see it are tested; every other ray keeps what it had.
-            seen = prim if prim.hit_mask is None else prim.pick(prim.hit_mask, prim.rays[prim.hit_mask])
-            sel = seen.rays
-            assert sel is not None
-            if sel.numel():
-                t = _intersect(dataclasses.replace(seen, rays=None, hit_mask=None), o if o.shape[0] == 1 else o[sel],
-                               d[sel])  # fmt: skip
-                closer = t < best[sel]
-                best[sel] = torch.where(closer, t, best[sel])
-                owner[sel] = torch.where(closer, torch.full_like(owner[sel], k), owner[sel])
-            continue
-        t = _intersect(prim, o, d, prim.hit_mask)
-        closer = t < best
-        best = torch.where(closer, t, best)
-        owner = torch.where(closer, torch.full_like(owner, k), owner)
-    normal = torch.zeros_like(d)
-    albedo = torch.zeros_like(d)
-    shin = torch.zeros(n_rays, device=d.device)
-    axis = torch.zeros_like(d)
-    for k, prim in enumerate(prims):
-        if prim.rays is not None:
-            keep = owner[prim.rays] == k
-            idx = prim.rays[keep]
-            seen = prim.pick(keep, None)
-        else:
-            idx = (owner == k).nonzero().squeeze(1)
-            seen = prim.subset(idx)
-        if idx.numel() == 0:
-            continue
-        oo = o if o.shape[0] == 1 else o[idx]
-        p = oo + best[idx, None] * d[idx]
-        if prim.kind == "lathe":
-            look = _lathe_surface(seen, p)
-            normal[idx], albedo[idx], shin[idx], axis[idx] = look.normal, look.albedo, look.shininess, look.axis
-            continue
-        n, a = _surface(seen, p)
-        normal[idx] = n
-        albedo[idx] = a
-        shin[idx] = prim.shininess
-    t = torch.where(owner >= 0, best, torch.full_like(best, INF))
-    return Hit(t, normal, albedo, shin, owner, axis)
-
-
-def visibility(prims: list[Primitive], p: torch.Tensor, to_light: torch.Tensor, penumbra: float) -> torch.Tensor:
-    """How much of the light reaches points p (P, 3): soft for spheres, hard for boxes."""
-    vis = torch.ones(p.shape[0], device=p.device)
-    d = to_light.expand_as(p)
-    for prim in prims:
-        if prim.rays is not None:
-            sel = prim.rays
-            if sel.numel():
-                dense = dataclasses.replace(prim, rays=None, hit_mask=None)
-                vis[sel] = vis[sel] * visibility([dense], p[sel], to_light, penumbra)
-            continue
-        if prim.shadow_mask is not None:
-            sel = prim.shadow_mask.nonzero().squeeze(1)
-            if sel.numel():
-                unmasked = dataclasses.replace(prim.subset(sel), shadow_mask=None, hit_mask=None)
-                vis[sel] = vis[sel] * visibility([unmasked], p[sel], to_light, penumbra)
-            continue
-        if prim.kind == "sphere":
-            oc = prim.center_of(p) - p
-            along = (oc * to_light).sum(-1)
-            perp = (oc - along[:, None] * to_light).norm(dim=-1)
-            width = penumbra * along.clamp(min=0) + 0.004
-            v = ((perp - prim.half[0]) / (2 * width) + 0.5).clamp(0, 1)
-            v = v * v * (3 - 2 * v)
-            vis = vis * torch.where(along > 0, v, torch.ones_like(v))
-        else:
-            t = _intersect(prim, p, d)
-            vis = torch.where(t < INF, torch.zeros_like(vis), vis)
-    return vis
-
-
-def _shadow_culled(prims: list[Primitive], p: torch.Tensor, to_light: torch.Tensor) -> list[Primitive]:
-    """Boxes with a shadow mask: only points whose ray to the light passes near the box test it exactly."""
-    out = []
-    for prim in prims:
-        if prim.kind != "box" or isinstance(prim.center, torch.Tensor):
-            out.append(prim)
-            continue
-        oc = p.new_tensor(prim.center) - p
-        along = oc @ to_light
-        r = float(np.linalg.norm(prim.half))
-        near = ((oc * oc).sum(-1) - along * along <= r * r) & (along > -r)
-        out.append(dataclasses.replace(prim, shadow_mask=near))
-    return out
-
-
-def _sky(d: torch.Tensor, light: Lighting, env: EnvironmentSpec) -> torch.Tensor:
-    up = d[:, 1].clamp(min=0) ** 0.6
-    horizon = d.new_tensor(light.horizon)
-    zenith = d.new_tensor(light.zenith)
-    sky = horizon + (zenith - horizon) * up[:, None]
-    if env.setting == "outdoor":
-        sun = (d * d.new_tensor(light.to_light)).sum(-1)
-        glow = (sun.clamp(min=0) ** 256) * (0.6 if env.time != "night" else 0.5)
-        sky = sky + glow[:, None] * d.new_tensor(light.light)
-    return sky
-
-
-def _fract(x: torch.Tensor) -> torch.Tensor:
-    """x - floor(x): in [0, 1) for negative x too (torch.frac keeps the sign)."""
-    return x - torch.floor(x)
-
-
-def _floor_albedo(p: torch.Tensor, base: torch.Tensor, mat: str, t: torch.Tensor) -> torch.Tensor:
-    """Tiles for stone-like floors, planks for wood; the pattern fades with distance so it never shimmers."""
-    fade = (1.0 - t / 25.0).clamp(0, 1)[:, None]
-    x, z = p[:, 0], p[:, 2]
-    if mat == "wood":
-        plank = torch.floor(z / 0.2)
-        shade = 0.9 + 0.1 * _fract(torch.sin(plank * 12.9898) * 43758.5453)
-        seam = (_fract(z / 0.2) < 0.04).float() * 0.25
-        factor = shade - seam
-    elif mat in {"ice", "glass"}:
-        factor = 0.97 + 0.03 * torch.sin(x * 3.1 + z * 2.3)
-    else:
-        check = (torch.floor(x / 0.5) + torch.floor(z / 0.5)) % 2
-        joint = ((_fract(x / 0.5) < 0.03) | (_fract(z / 0.5) < 0.03)).float()
-        factor = 0.96 + 0.04 * check - 0.12 * joint
-    return base * (1 + (factor[:, None] - 1) * fade)
-
-
-def shade(
-    normal: torch.Tensor,
-    albedo: torch.Tensor,
-    shin: torch.Tensor,
-    d: torch.Tensor,
-    vis: torch.Tensor,
-    light: Lighting,
-    axis: torch.Tensor | None = None,
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """Colour and its direct-light part (which shadows remove): hemispheric ambient + Lambert + Blinn.
-
-    Where `axis` (P, 3) is non-zero the surface is a bottle's or can's curved wall: the sun and sky are broad
-    lights, and a cylinder mirrors a broad light as a stripe along its length, so the highlight is taken across
-    the axis only (the half vector with its component along the axis removed).
-    """
-    to_light = d.new_tensor(light.to_light)
-    lcol = d.new_tensor(light.light)
-    amb = d.new_tensor(light.ambient) * (0.6 + 0.4 * normal[:, 1:2])
-    ndl = (normal * to_light).sum(-1).clamp(min=0)
-    half = F.normalize(to_light - d, dim=-1)
-    ndh = (normal * half).sum(-1)
-    if axis is not None:
-        across = F.normalize(half - (half * axis).sum(-1, keepdim=True) * axis, dim=-1)
-        ndh = torch.where(axis.abs().sum(-1) > 0, (normal * across).sum(-1), ndh)
-    ndh = ndh.clamp(min=0)
-    spec = shin * torch.pow(ndh, 8 + 80 * shin) * 0.7
-    direct = (albedo * ndl[:, None] + spec[:, None]) * lcol * vis[:, None]
-    return albedo * amb + direct, direct
-
-
-def _lum(c: torch.Tensor) -> torch.Tensor:
-    return c @ c.new_tensor((0.2126, 0.7152, 0.0722))
 
 
 class Shot:
@@ -473,6 +91,15 @@ class Shot:
         d = self.forward + a[None, :, None] * self.right - b[:, None, None] * self.up  # (h, w, 3)
         return F.normalize(d.reshape(-1, 3), dim=-1)
 
+    def project_many(self, points: np.ndarray) -> np.ndarray:
+        """Screen x, y and depth (N, 3) of world points (N, 3); x and y are NaN for points behind the camera."""
+        rel = points - np.array(self.pose.position)
+        z = rel @ np.array(self.pose.forward)
+        x = rel @ np.array(self.pose.right)
+        y = rel @ np.array(self.pose.up)
+        safe = np.where(z > 0.05, z, np.nan)
+        return np.stack((self.width / 2 + x / safe * self.focal, self.height / 2 - y / safe * self.focal, z), -1)
+
     def project(self, point: np.ndarray) -> tuple[float, float, float]:
         rel = point - np.array(self.pose.position)
         z = float(rel @ np.array(self.pose.forward))
@@ -481,49 +108,6 @@ class Shot:
         if z <= 0.05:
             return math.nan, math.nan, z
         return self.width / 2 + x / z * self.focal, self.height / 2 - y / z * self.focal, z
-
-
-def _figure_parts(o: BodySpec, mouth: float, face: torch.Tensor | None) -> tuple[list[Primitive], Primitive]:
-    """A standing figure as boxes and a sphere head; the head is returned apart because it moves when speaking."""
-    x, z = o.position[0], o.z
-    s = o.size[1] / 0.85
-    robot = o.kind == "robot"
-    clothes = o.color
-    skin = (0.75, 0.77, 0.8) if robot else (0.93, 0.76, 0.62)
-    legs = (0.45, 0.47, 0.5) if robot else (0.18, 0.2, 0.3)
-    shin = 0.7 if robot else 0.1
-    parts = [
-        Primitive("box", (x, 1.05 * s, z), (0.2 * s, 0.32 * s, 0.12 * s), 0.0, clothes, shin, EDGES, owner=o.id),
-        Primitive("box", (x - 0.1 * s, 0.37 * s, z), (0.075 * s, 0.37 * s, 0.08 * s), 0.0, legs, shin, owner=o.id),
-        Primitive("box", (x + 0.1 * s, 0.37 * s, z), (0.075 * s, 0.37 * s, 0.08 * s), 0.0, legs, shin, owner=o.id),
-        Primitive("box", (x - 0.27 * s, 1.02 * s, z), (0.05 * s, 0.3 * s, 0.055 * s), 0.0, clothes, shin, owner=o.id),
-        Primitive("box", (x + 0.27 * s, 1.02 * s, z), (0.05 * s, 0.3 * s, 0.055 * s), 0.0, clothes, shin, owner=o.id),
-    ]
-    r = 0.15 * s
-    head = Primitive("sphere", (x, 1.55 * s, z), (r, r, r), 0.0, skin, shin, HEAD, mouth, face, o.id)
-    return parts, head
-
-
-def static_primitives(scene: SceneSpec, animated_heads: frozenset[str] = frozenset()) -> list[Primitive]:
-    """Fixtures and figures as primitives, cast once per shot; heads in `animated_heads` are drawn per frame."""
-    prims: list[Primitive] = []
-    for f in scene.fixtures:
-        shin = material(f.material).shininess
-        for cx, cy, cz, hx, hy, hz, angle in f.boxes:
-            prims.append(Primitive("box", (cx, cy, cz), (hx, hy, hz), angle, f.color, shin, EDGES, owner=f.kind))
-        if len(f.circles) == 2:
-            # The rim: a ring of small spheres around the midpoint of its two cross-section points.
-            (x0, y, r0), (x1, _, _) = f.circles
-            mid, radius = (x0 + x1) / 2, abs(x0 - x1) / 2
-            for k in range(12):
-                a = 2 * math.pi * k / 12
-                c = (mid + radius * math.cos(a), y, radius * math.sin(a))
-                prims.append(Primitive("sphere", c, (r0 * 1.3,) * 3, 0.0, (0.95, 0.35, 0.1), 0.5, owner="rim"))
-    for o in scene.objects:
-        if o.shape == "figure":
-            parts, head = _figure_parts(o, 0.0, None)
-            prims.extend(parts if o.id in animated_heads else [*parts, head])
-    return prims
 
 
 @dataclass(frozen=True)
@@ -562,8 +146,13 @@ class Renderer:
         self.settings = settings or RenderSettings()
         base = lighting_for(scene.environment)
         self.to_light = F.normalize(torch.tensor(base.to_light, device=device), dim=0)
-        self.light = Lighting(tuple(self.to_light.tolist()), base.light, base.ambient, base.horizon,  # type: ignore[arg-type]
-                              base.zenith)
+        self.light = Lighting(
+            tuple(self.to_light.tolist()),
+            base.light,
+            base.ambient,
+            base.horizon,  # type: ignore[arg-type]
+            base.zenith,
+        )
         self.faces = faces or {}
         self.animated_heads = frozenset(speakers) | frozenset(self.faces)
         self.statics = static_primitives(scene, self.animated_heads)
@@ -571,6 +160,7 @@ class Renderer:
         self.figures = [o for o in scene.objects if o.shape == "figure"]
         self.moving_camera = scene.camera.move != "static"
         self._static: tuple[Shot, Background] | None = None
+        self._world: StaticWorld | None = None  # the still world for a moving camera, built on its first frame
         # The last frame drawn and what it showed, so a still frame (a body at rest) is copied, not re-cast.
         self._last_key: tuple | None = None
         self._last_frame: torch.Tensor | None = None
@@ -599,7 +189,7 @@ class Renderer:
         normal[is_floor] = normal.new_tensor((0.0, 1.0, 0.0))
         normal[is_wall] = normal.new_tensor((0.0, 0.0, 1.0))
         base = d.new_tensor(floor.color).expand_as(d)
-        albedo = torch.where(is_static[:, None], hit.albedo, _floor_albedo(p, base, floor.material, t))
+        albedo = torch.where(is_static[:, None], hit.albedo, floor_albedo(p, base, floor.material, t))
         wall_col = d.new_tensor((0.86, 0.82, 0.74))
         skirting = (p[:, 1] < 0.12).float()[:, None] * 0.35
         albedo = torch.where(is_wall[:, None], wall_col * (1 - skirting), albedo)
@@ -610,22 +200,43 @@ class Renderer:
         idx = surface.nonzero().squeeze(1)
         if idx.numel():
             start = p[idx] + normal[idx] * 2e-3
-            vis[idx] = visibility(_shadow_culled(self.statics, start, self.to_light), start, self.to_light,
-                                  self.settings.penumbra)
+            vis[idx] = visibility(
+                shadow_culled(self.statics, start, self.to_light), start, self.to_light, self.settings.penumbra
+            )
         color, direct = shade(normal, albedo, shin, d, vis, self.light)
-        sky = _sky(d, self.light, env)
+        sky_col = sky(d, self.light, env)
         # Distance haze towards the horizon colour hides the ground's far edge.
         haze = (1 - torch.exp(-t.clamp(max=1e3) / (30.0 if not indoor else 60.0)))[:, None]
         horizon = d.new_tensor(self.light.horizon)
-        color = torch.where(surface[:, None], color * (1 - haze) + horizon * haze, sky)
+        color = torch.where(surface[:, None], color * (1 - haze) + horizon * haze, sky_col)
         direct = torch.where(surface[:, None], direct * (1 - haze), torch.zeros_like(direct))
-        frac = (_lum(direct) / _lum(color).clamp(min=1e-4)).clamp(0, 1)
+        frac = (luminance(direct) / luminance(color).clamp(min=1e-4)).clamp(0, 1)
         hs, ws = self.height * ss, self.width * ss
         pixel_color = _pool(color.reshape(hs, ws, 3), ss)
         pixel_direct = _pool(frac.reshape(hs, ws, 1).expand(hs, ws, 3), ss)[..., 0]
         pixel_depth = -F.max_pool2d(-t.reshape(1, 1, hs, ws), ss)[0, 0] if ss > 1 else t.reshape(hs, ws)
-        return Background(color[None], frac[None], t[None], ss, _to_uint8(pixel_color)[None],
-                          pixel_color.reshape(1, -1, 3), pixel_direct.reshape(1, -1), pixel_depth.reshape(1, -1))
+        return Background(
+            color[None],
+            frac[None],
+            t[None],
+            ss,
+            _to_uint8(pixel_color)[None],
+            pixel_color.reshape(1, -1, 3),
+            pixel_direct.reshape(1, -1),
+            pixel_depth.reshape(1, -1),
+        )
+
+    def _moving_background(self, shot: Shot) -> Background:
+        """The still world for one pose of a moving camera, one ray per pixel (see `raster`)."""
+        if self._world is None:
+            floor = self.scene.floor()
+            self._world = StaticWorld(self.statics, floor.color, floor.material,
+                                      material(floor.material).shininess * 0.4, self.scene.environment, self.light,
+                                      self.to_light, self.settings.penumbra)  # fmt: skip
+        h, w = self.height, self.width
+        color, frac, depth = self._world.draw(shot.origin, shot.rays(0, 0, w, h, 1), h, w, shot.project_many)
+        return Background(color[None], frac[None], depth[None], 1, _to_uint8(color.reshape(1, h, w, 3)),
+                          color[None], frac[None], depth[None])  # fmt: skip
 
     def _culled(self, prims: list[Primitive], shot: Shot, ss: int) -> list[Primitive]:
         """Static primitives with a camera-ray mask: only rays inside a primitive's screen box test it.
@@ -670,7 +281,7 @@ class Renderer:
         out = []
         for fig in self.figures:
             if fig.id in self.animated_heads:
-                _, head = _figure_parts(fig, 0.0, self.faces.get(fig.id))
+                _, head = figure_parts(fig, 0.0, self.faces.get(fig.id))
                 r = head.half[0]
                 look = BodyLook("sphere", head.half, head.color, head.shininess, HEAD, r, head.face, fig.id)
                 out.append((look, head.center, fig.id))  # type: ignore[arg-type]
@@ -692,12 +303,17 @@ class Renderer:
         d = (-self.to_light).expand_as(o)
         best = torch.from_numpy(floor_t).to(self.device, torch.float32)
         for prim in self.statics:
-            best = torch.minimum(best, _intersect(prim, o, d))
+            best = torch.minimum(best, intersect(prim, o, d))
         return best.cpu().numpy().astype(np.float64).reshape((*lead, 5))
 
-    def _rects(self, shot: Shot, centers: np.ndarray, bounds: list[float], drops: np.ndarray,
-               corners: list[np.ndarray | None] | None = None
-               ) -> tuple[list[tuple[int, int, int, int]], np.ndarray, np.ndarray]:
+    def _rects(
+        self,
+        shot: Shot,
+        centers: np.ndarray,
+        bounds: list[float],
+        drops: np.ndarray,
+        corners: list[np.ndarray | None] | None = None,
+    ) -> tuple[list[tuple[int, int, int, int]], np.ndarray, np.ndarray]:
         """Screen rectangles to recast: each moving thing and where its shadow lands (on fixtures or the floor).
 
         Also, per thing, its own screen box and the box of everything it reaches (itself and its shadow):
@@ -772,8 +388,11 @@ class Renderer:
             return self._render_frames(names, poses, mouths, first_frame, total_frames)
         keys = [(poses[f].tobytes(), tuple(sorted(mouths[f].items()))) for f in range(poses.shape[0])]
         changed = [f for f, key in enumerate(keys) if key != (keys[f - 1] if f else self._last_key)]
-        drawn = (self._render_frames(names, poses[changed], [mouths[f] for f in changed], first_frame, total_frames)
-                 if changed else torch.empty((0, self.height, self.width, 3), dtype=torch.uint8, device=self.device))
+        drawn = (
+            self._render_frames(names, poses[changed], [mouths[f] for f in changed], first_frame, total_frames)
+            if changed
+            else torch.empty((0, self.height, self.width, 3), dtype=torch.uint8, device=self.device)
+        )
         # Slot 0 is the previous chunk's last frame; each frame shows the latest one drawn at or before it.
         pool = drawn if self._last_frame is None else torch.cat([self._last_frame[None], drawn])
         slot, slots = -1 if self._last_frame is None else 0, []
@@ -794,7 +413,7 @@ class Renderer:
         if self.moving_camera:
             shots = [Shot(camera_pose(self.scene, (first_frame + f) / max(total_frames - 1, 1)), w, h, self.device)
                      for f in range(n_frames)]  # fmt: skip
-            parts = [self.background(shot, 1) for shot in shots]
+            parts = [self._moving_background(shot) for shot in shots]
             bg = Background(*(torch.cat([getattr(b, name) for b in parts]) for name in ("color", "direct", "depth")),
                             1, *(torch.cat([getattr(b, name) for b in parts])
                                  for name in ("frames", "pixel_color", "pixel_direct", "pixel_depth")))  # fmt: skip
@@ -871,8 +490,15 @@ class Renderer:
                     marked[f, y0:y1, x0:x1] |= self._affected_in_rect(scene, f, rect, centers[f], bodies, reaches)
         return marked.view(-1).nonzero().squeeze(1).cpu().numpy()
 
-    def _affected_in_rect(self, scene: _ChunkScene, f: int, rect: tuple[int, int, int, int], centers: torch.Tensor,
-                          bodies: list[int], reaches: list[float]) -> torch.Tensor:
+    def _affected_in_rect(
+        self,
+        scene: _ChunkScene,
+        f: int,
+        rect: tuple[int, int, int, int],
+        centers: torch.Tensor,
+        bodies: list[int],
+        reaches: list[float],
+    ) -> torch.Tensor:
         """(y1 - y0, x1 - x0) bool over one rectangle of frame f: see `_affected`."""
         x0, y0, x1, y1 = rect
         shot, bg = scene.shots[f], scene.bg
@@ -907,8 +533,9 @@ class Renderer:
             affected[rows, cols] |= near
         return affected
 
-    def _camera_rays(self, shots: list[Shot], fid: torch.Tensor, u: torch.Tensor, v: torch.Tensor
-                     ) -> tuple[torch.Tensor, torch.Tensor]:
+    def _camera_rays(
+        self, shots: list[Shot], fid: torch.Tensor, u: torch.Tensor, v: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         """Origins ((1, 3), or (P, 3) with a moving camera) and unit directions (P, 3) of rays through screen
         points (u, v) of frames `fid`."""
         h, w = self.height, self.width
@@ -923,8 +550,9 @@ class Renderer:
         d = F.normalize(fwd + ((u - w / 2) / focal)[:, None] * right - ((v - h / 2) / focal)[:, None] * up, dim=-1)
         return origin, d
 
-    def _edges(self, traced: np.ndarray, owner: torch.Tensor, vis: torch.Tensor,
-               rects: list[list[tuple[int, int, int, int]]]) -> np.ndarray:
+    def _edges(
+        self, traced: np.ndarray, owner: torch.Tensor, vis: torch.Tensor, rects: list[list[tuple[int, int, int, int]]]
+    ) -> np.ndarray:
         """The pixels inside the frames' rectangles whose owner differs from a neighbour's or whose shadow changes
         sharply; owner and vis are known for pixels `traced`, every other pixel shows the static image (owner -1,
         fully lit), so no edge lies outside the rectangles' bounding box grown by one pixel."""
@@ -1009,7 +637,7 @@ class Renderer:
                 if rx1 <= rx0 or ry1 <= ry0:
                     continue
                 a, b = np.searchsorted(ids[lo:hi], fr * h * w + np.array([ry0 * w, ry1 * w]))
-                cols, rows = px[lo + a:lo + b], py[lo + a:lo + b]
+                cols, rows = px[lo + a : lo + b], py[lo + a : lo + b]
                 where = np.flatnonzero((cols >= rx0) & (cols < rx1)) + (lo + a)
                 bx0, by0, bx1, by1 = (int(c) for c in scene.body_boxes[fr, i])
                 cw, rw = px[where], py[where]
@@ -1033,8 +661,15 @@ class Renderer:
         n = ids.size
         return out.reshape(n, ss * ss, 3).mean(dim=1), owner.reshape(n, -1)[:, 0], vis.reshape(n, -1).mean(dim=1)
 
-    def _composite(self, o: torch.Tensor, d: torch.Tensor, prims: list[Primitive], bcol: torch.Tensor,
-                   bdirect: torch.Tensor, bdepth: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    def _composite(
+        self,
+        o: torch.Tensor,
+        d: torch.Tensor,
+        prims: list[Primitive],
+        bcol: torch.Tensor,
+        bdirect: torch.Tensor,
+        bdepth: torch.Tensor,
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Per ray: colour (P, 3) of moving bodies over the static image with the shadows they cast, which
         body it shows (P,) (-1: the static image) and how much light moving bodies leave there (P,)."""
         hit = cast(prims, o, d, limit=bdepth)
@@ -1047,7 +682,7 @@ class Renderer:
         if rest.numel():
             # Static surfaces keep their baked colour minus the direct light that moving bodies now block.
             pb = p[rest] + 1e-3 * self.to_light
-            pos = _positions(t.shape[0], rest)
+            pos = positions(t.shape[0], rest)
             vis = visibility([pr.restrict(pos) for pr in prims], pb, self.to_light, self.settings.penumbra)
             out[rest] = bcol[rest] * (1 - bdirect[rest] * (1 - vis))[:, None]
             shadow[rest] = vis
@@ -1055,8 +690,8 @@ class Renderer:
         if idx.numel():
             pn = p[idx] + hit.normal[idx] * 2e-3
             # Each fixture is tested only by the points whose ray to the light passes near it.
-            pos = _positions(t.shape[0], idx)
-            blockers = _shadow_culled(self.statics, pn, self.to_light) + [pr.restrict(pos) for pr in prims]
+            pos = positions(t.shape[0], idx)
+            blockers = shadow_culled(self.statics, pn, self.to_light) + [pr.restrict(pos) for pr in prims]
             vis = visibility(blockers, pn, self.to_light, self.settings.penumbra)
             # Only bottles and cans have striped highlights; scenes without them skip that work.
             axis = hit.axis[idx] if any(pr.kind == "lathe" for pr in prims) else None
@@ -1143,26 +778,3 @@ def _pool(img: torch.Tensor, ss: int) -> torch.Tensor:
 
 def _to_uint8(img: torch.Tensor) -> torch.Tensor:
     return (img.clamp(0, 1) * 255 + 0.5).to(torch.uint8)
-
-
-def rain_overlay(frame: torch.Tensor, env: EnvironmentSpec, seed: int, frame_index: int) -> None:
-    """Draw falling rain streaks into a uint8 frame in place; the same frame index always gets the same drops."""
-    if env.rain <= 0:
-        return
-    h, w, _ = frame.shape
-    rng = np.random.default_rng([seed & 0xFFFFFFFF, frame_index, 7])
-    count = int(env.rain * 900 * (w * h) / (640 * 360))
-    length = max(3, int(14 * h / 360))
-    slant = env.wind * 0.12
-    xs = rng.uniform(0, w, count)
-    ys = rng.uniform(-length, h, count)
-    steps = np.arange(length)
-    px = (xs[:, None] + slant * steps[None]).astype(np.int64).ravel()
-    py = (ys[:, None] + steps[None]).astype(np.int64).ravel()
-    keep = (px >= 0) & (px < w) & (py >= 0) & (py < h)
-    flat = torch.from_numpy(py[keep] * w + px[keep]).to(frame.device)
-    pixels = frame.view(-1, 3)
-    tint = torch.tensor((200, 210, 225), dtype=torch.float32, device=frame.device)
-    alpha = 0.28 if env.time != "night" else 0.18
-    mixed = pixels[flat].float() * (1 - alpha) + tint * alpha
-    pixels[flat] = mixed.round().clamp(0, 255).to(torch.uint8)
