@@ -1,26 +1,93 @@
-"""Operations: the health probe and the Prometheus metrics."""
+"""Operations: the health probe and the Prometheus metrics (through prometheus-client, one registry per console)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from aiohttp import web
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric, SummaryMetricFamily
+from prometheus_client.registry import Collector
 
+from core.execution.local import Availability
+from core.ops.metrics import Snapshot
 from core.people.accounts import PLATFORM
+
+JOB_STATES = ("queued", "running", "encoding", "done", "failed", "cancelled")
 
 if TYPE_CHECKING:
     from bots.web.console import WebConsole
 
 
-def _prom_label(value: str) -> str:
-    return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+@dataclass
+class Scrape:
+    """What one scrape of /metrics reports: read from the core just before the registry is written out."""
+
+    availability: Availability
+    snapshot: Snapshot
 
 
-def _counter_lines(name: str, help_text: str, label: str, counts: dict[str, int]) -> list[str]:
-    """One Prometheus counter with one label, its values sorted by label."""
-    lines = [f"# HELP {name} {help_text}", f"# TYPE {name} counter"]
-    lines += [f'{name}{{{label}="{_prom_label(key)}"}} {count}' for key, count in sorted(counts.items())]
-    return lines
+class SoraboxCollector(Collector):
+    """The service's metrics, built from the scrape in hand (the numbers live in the database, not in counters
+    this process increments, so they survive restarts and agree across processes)."""
+
+    def __init__(self) -> None:
+        self.scrape: Scrape | None = None
+
+    def collect(self) -> Iterator[Metric]:
+        if self.scrape is None:
+            return
+        availability, snap = self.scrape.availability, self.scrape.snapshot
+        up = GaugeMetricFamily(
+            "sorabox_executor_up", "Whether the executor can generate now (1) or jobs wait for it (0).", labels=["kind"]
+        )
+        up.add_metric([availability.kind], int(availability.up))
+        workers = GaugeMetricFamily(
+            "sorabox_executor_workers", "Jobs the executor can run at once right now.", labels=["kind"]
+        )
+        workers.add_metric([availability.kind], availability.workers)
+        jobs = GaugeMetricFamily("sorabox_jobs", "Jobs by state.", labels=["state"])
+        for state in JOB_STATES:
+            jobs.add_metric([state], snap.jobs_by_state.get(state, 0))
+        pending = GaugeMetricFamily(
+            "sorabox_deliveries_pending", "Outbox rows waiting to be posted, by platform.", labels=["platform"]
+        )
+        for platform, count in sorted({PLATFORM: 0, **snap.deliveries_pending}.items()):
+            pending.add_metric([platform], count)
+        refusals = CounterMetricFamily(
+            "sorabox_refusals_total",
+            "Requests refused, by reason (policy, consent, quota, queue_full, too_many_jobs, ...).",
+            labels=["reason"],
+        )
+        for reason, count in sorted(snap.refusals.items()):
+            refusals.add_metric([reason], count)
+        policy = CounterMetricFamily(
+            "sorabox_policy_refusals_total",
+            "Requests refused by the content policy, by its category.",
+            labels=["category"],
+        )
+        for category, count in sorted(snap.policy_refusals.items()):
+            policy.add_metric([category], count)
+        yield up
+        yield workers
+        yield GaugeMetricFamily("sorabox_queue_depth", "Jobs waiting to run.", value=snap.queue_depth)
+        yield jobs
+        yield SummaryMetricFamily(
+            "sorabox_generation_seconds",
+            "Wall time of finished jobs, from start to clip.",
+            count_value=snap.generation_count,
+            sum_value=round(snap.generation_seconds_sum, 3),
+        )
+        yield GaugeMetricFamily(
+            "sorabox_gpu_busy_ratio",
+            "Share of the last 5 minutes the generation workers were busy.",
+            value=round(snap.busy_ratio, 4),
+        )
+        yield pending
+        yield refusals
+        yield policy
 
 
 class Ops:
@@ -29,6 +96,10 @@ class Ops:
     def __init__(self, console: WebConsole) -> None:
         self.console = console
         self.core = console.core
+        # One registry per console, none global: two services in one process (the tests run many) never share one.
+        self.registry = CollectorRegistry(auto_describe=False)
+        self._collector = SoraboxCollector()
+        self.registry.register(self._collector)
 
     async def healthz(self, request: web.Request) -> web.Response:
         """Liveness: the database answers, and whether the executor can generate (503 while it cannot)."""
@@ -56,48 +127,9 @@ class Ops:
 
     async def metrics(self, request: web.Request) -> web.Response:
         """Prometheus text format: queue depth, jobs by state, generation seconds, busy ratio, outbox, refusals."""
-        capacity = self.core.executor.capacity
         availability = self.core.executor.availability
-        snap = await self.console.queries.metrics(capacity)
-        kind = _prom_label(availability.kind)
-        lines = [
-            "# HELP sorabox_executor_up Whether the executor can generate now (1) or jobs wait for it (0).",
-            "# TYPE sorabox_executor_up gauge",
-            f'sorabox_executor_up{{kind="{kind}"}} {int(availability.up)}',
-            "# HELP sorabox_executor_workers Jobs the executor can run at once right now.",
-            "# TYPE sorabox_executor_workers gauge",
-            f'sorabox_executor_workers{{kind="{kind}"}} {availability.workers}',
-            "# HELP sorabox_queue_depth Jobs waiting to run.",
-            "# TYPE sorabox_queue_depth gauge",
-            f"sorabox_queue_depth {snap.queue_depth}",
-            "# HELP sorabox_jobs Jobs by state.",
-            "# TYPE sorabox_jobs gauge",
-        ]
-        for state in ("queued", "running", "encoding", "done", "failed", "cancelled"):
-            lines.append(f'sorabox_jobs{{state="{state}"}} {snap.jobs_by_state.get(state, 0)}')
-        lines += [
-            "# HELP sorabox_generation_seconds Wall time of finished jobs, from start to clip.",
-            "# TYPE sorabox_generation_seconds summary",
-            f"sorabox_generation_seconds_sum {snap.generation_seconds_sum:.3f}",
-            f"sorabox_generation_seconds_count {snap.generation_count}",
-            "# HELP sorabox_gpu_busy_ratio Share of the last 5 minutes the generation workers were busy.",
-            "# TYPE sorabox_gpu_busy_ratio gauge",
-            f"sorabox_gpu_busy_ratio {snap.busy_ratio:.4f}",
-            "# HELP sorabox_deliveries_pending Outbox rows waiting to be posted, by platform.",
-            "# TYPE sorabox_deliveries_pending gauge",
-        ]
-        for platform, count in sorted({PLATFORM: 0, **snap.deliveries_pending}.items()):
-            lines.append(f'sorabox_deliveries_pending{{platform="{_prom_label(platform)}"}} {count}')
-        lines += _counter_lines(
-            "sorabox_refusals_total",
-            "Requests refused, by reason (policy, consent, quota, queue_full, too_many_jobs, ...).",
-            "reason",
-            snap.refusals,
-        )
-        lines += _counter_lines(
-            "sorabox_policy_refusals_total",
-            "Requests refused by the content policy, by its category.",
-            "category",
-            snap.policy_refusals,
-        )
-        return web.Response(text="\n".join(lines) + "\n", content_type="text/plain", charset="utf-8")
+        snapshot = await self.console.queries.metrics(self.core.executor.capacity)
+        # Set and written out with no await between: a concurrent scrape cannot swap the numbers in between.
+        self._collector.scrape = Scrape(availability, snapshot)
+        body = generate_latest(self.registry)
+        return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})

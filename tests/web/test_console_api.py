@@ -349,17 +349,18 @@ async def test_metrics_report_queue_jobs_outbox_and_refusals_in_prometheus_forma
         response = await ana.get("/metrics")
         assert response.headers["Content-Type"].startswith("text/plain")
         text = await response.text()
-        values = dict(re.findall(r"^(sorabox_[^ {]+(?:\{[^}]*\})?) (\S+)$", text, re.M))
-        assert values["sorabox_queue_depth"] == "0"
-        assert values['sorabox_jobs{state="done"}'] == "1"
-        assert values["sorabox_generation_seconds_count"] == "1"
+        # Sample values are floats in the text format: prometheus-client writes 1 as "1.0".
+        values = {k: float(v) for k, v in re.findall(r"^(sorabox_[^ {]+(?:\{[^}]*\})?) (\S+)$", text, re.M)}
+        assert values["sorabox_queue_depth"] == 0
+        assert values['sorabox_jobs{state="done"}'] == 1
+        assert values["sorabox_generation_seconds_count"] == 1
         assert float(values["sorabox_generation_seconds_sum"]) > 0
         assert 0 < float(values["sorabox_gpu_busy_ratio"]) <= 1
-        assert values['sorabox_deliveries_pending{platform="web"}'] == "0"
-        assert values['sorabox_refusals_total{reason="policy"}'] == "1"
-        assert values['sorabox_policy_refusals_total{category="sexual content"}'] == "1"
+        assert values['sorabox_deliveries_pending{platform="web"}'] == 0
+        assert values['sorabox_refusals_total{reason="policy"}'] == 1
+        assert values['sorabox_policy_refusals_total{category="sexual content"}'] == 1
         assert "# TYPE sorabox_refusals_total counter" in text
-        assert values['sorabox_executor_up{kind="local"}'] == "1"
+        assert values['sorabox_executor_up{kind="local"}'] == 1
         await ana.close()
 
 

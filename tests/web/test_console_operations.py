@@ -49,8 +49,9 @@ class ClusterDouble:
         await self._local.close()
 
 
-def prometheus(text: str) -> dict[str, str]:
-    return dict(re.findall(r"^(sorabox_[^ {]+(?:\{[^}]*\})?) (\S+)$", text, re.M))
+def prometheus(text: str) -> dict[str, float]:
+    # Sample values are floats in the text format: prometheus-client writes 1 as "1.0".
+    return {name: float(value) for name, value in re.findall(r"^(sorabox_[^ {]+(?:\{[^}]*\})?) (\S+)$", text, re.M)}
 
 
 async def say(client: Any, thread_id: str, csrf: str, text: str) -> dict[str, Any]:
@@ -83,8 +84,8 @@ async def test_healthz_answers_503_and_metrics_report_the_executor_down_while_it
             "reason": cluster.reason,
         }
         values = prometheus(await (await ana.get("/metrics")).text())
-        assert values['sorabox_executor_up{kind="ray"}'] == "0"
-        assert values["sorabox_queue_depth"] == "1"
+        assert values['sorabox_executor_up{kind="ray"}'] == 0
+        assert values["sorabox_queue_depth"] == 1
 
         cluster.reach()
         health = await ana.get("/healthz")
@@ -95,8 +96,8 @@ async def test_healthz_answers_503_and_metrics_report_the_executor_down_while_it
 
         assert await eventually(done, "done")
         values = prometheus(await (await ana.get("/metrics")).text())
-        assert values['sorabox_executor_up{kind="ray"}'] == "1"
-        assert values["sorabox_generation_seconds_count"] == "1"
+        assert values['sorabox_executor_up{kind="ray"}'] == 1
+        assert values["sorabox_generation_seconds_count"] == 1
 
 
 async def test_refusals_are_counted_by_reason_and_the_counts_survive_forgetme(tmp_path) -> None:
@@ -129,15 +130,15 @@ async def test_refusals_are_counted_by_reason_and_the_counts_survive_forgetme(tm
         assert not (await say(cy, cy_thread, cy_csrf, "sora a cone --seconds 1"))["ok"]  # queue full
 
         expected = {
-            'sorabox_refusals_total{reason="policy"}': "1",
-            'sorabox_refusals_total{reason="quota"}': "1",
-            'sorabox_refusals_total{reason="too_many_jobs"}': "1",
-            'sorabox_refusals_total{reason="consent"}': "1",
-            'sorabox_refusals_total{reason="queue_full"}': "1",
-            'sorabox_policy_refusals_total{category="sexual content"}': "1",
+            'sorabox_refusals_total{reason="policy"}': 1.0,
+            'sorabox_refusals_total{reason="quota"}': 1.0,
+            'sorabox_refusals_total{reason="too_many_jobs"}': 1.0,
+            'sorabox_refusals_total{reason="consent"}': 1.0,
+            'sorabox_refusals_total{reason="queue_full"}': 1.0,
+            'sorabox_policy_refusals_total{category="sexual content"}': 1.0,
         }
 
-        async def counted() -> dict[str, str | None]:
+        async def counted() -> dict[str, float | None]:
             values = prometheus(await (await cy.get("/metrics")).text())
             return {k: values.get(k) for k in expected}
 
