@@ -113,3 +113,19 @@ def test_model_use_refuses_a_folder_that_is_not_ltx2_and_names_what_is_missing(
 
     assert "has no model_index.json" in capsys.readouterr().err
     assert not config.exists()
+
+
+def test_a_card_too_small_for_every_plan_is_refused_before_loading_with_one_line_naming_the_variable(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tiny_ltx2_dir: Path
+):
+    monkeypatch.setenv("SORABOX_CONFIG", str(tmp_path / "none.toml"))
+    monkeypatch.setenv("SORABOX_MODEL_DIR", str(tiny_ltx2_dir))
+    monkeypatch.setenv("SORABOX_LTX2_MEMORY_GB", "0.01")
+
+    code = main(["--data-dir", str(tmp_path / "data"), "generate", "--backend", "ltx2", "a drum", "-o",
+                 str(tmp_path / "d.mp4")])
+
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code != 0 and not (tmp_path / "d.mp4").exists()
+    assert len(err) == 1 and err[0].startswith("sorabox: the LTX-2 model does not fit on ")
+    assert "(0.0 GB free)" in err[0] and "SORABOX_LTX2_MEMORY_GB" in err[0]
