@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
@@ -19,6 +19,16 @@ JOB_STATES = ("queued", "running", "encoding", "done", "failed", "cancelled")
 
 if TYPE_CHECKING:
     from bots.web.console import WebConsole
+
+
+F = TypeVar("F", GaugeMetricFamily, CounterMetricFamily)
+
+
+def _labelled(family: F, values: Mapping[str, float], *, keep_order: bool = False) -> F:
+    """`family` with one sample per label value, sorted by label unless `keep_order`."""
+    for label, value in values.items() if keep_order else sorted(values.items()):
+        family.add_metric([label], value)
+    return family
 
 
 @dataclass
@@ -40,36 +50,47 @@ class SoraboxCollector(Collector):
         if self.scrape is None:
             return
         availability, snap = self.scrape.availability, self.scrape.snapshot
-        up = GaugeMetricFamily(
-            "sorabox_executor_up", "Whether the executor can generate now (1) or jobs wait for it (0).", labels=["kind"]
+        up = _labelled(
+            GaugeMetricFamily(
+                "sorabox_executor_up",
+                "Whether the executor can generate now (1) or jobs wait for it (0).",
+                labels=["kind"],
+            ),
+            {availability.kind: int(availability.up)},
         )
-        up.add_metric([availability.kind], int(availability.up))
-        workers = GaugeMetricFamily(
-            "sorabox_executor_workers", "Jobs the executor can run at once right now.", labels=["kind"]
+        workers = _labelled(
+            GaugeMetricFamily(
+                "sorabox_executor_workers", "Jobs the executor can run at once right now.", labels=["kind"]
+            ),
+            {availability.kind: availability.workers},
         )
-        workers.add_metric([availability.kind], availability.workers)
-        jobs = GaugeMetricFamily("sorabox_jobs", "Jobs by state.", labels=["state"])
-        for state in JOB_STATES:
-            jobs.add_metric([state], snap.jobs_by_state.get(state, 0))
-        pending = GaugeMetricFamily(
-            "sorabox_deliveries_pending", "Outbox rows waiting to be posted, by platform.", labels=["platform"]
+        jobs = _labelled(
+            GaugeMetricFamily("sorabox_jobs", "Jobs by state.", labels=["state"]),
+            {state: snap.jobs_by_state.get(state, 0) for state in JOB_STATES},
+            keep_order=True,
         )
-        for platform, count in sorted({PLATFORM: 0, **snap.deliveries_pending}.items()):
-            pending.add_metric([platform], count)
-        refusals = CounterMetricFamily(
-            "sorabox_refusals_total",
-            "Requests refused, by reason (policy, consent, quota, queue_full, too_many_jobs, ...).",
-            labels=["reason"],
+        pending = _labelled(
+            GaugeMetricFamily(
+                "sorabox_deliveries_pending", "Outbox rows waiting to be posted, by platform.", labels=["platform"]
+            ),
+            {PLATFORM: 0, **snap.deliveries_pending},
         )
-        for reason, count in sorted(snap.refusals.items()):
-            refusals.add_metric([reason], count)
-        policy = CounterMetricFamily(
-            "sorabox_policy_refusals_total",
-            "Requests refused by the content policy, by its category.",
-            labels=["category"],
+        refusals = _labelled(
+            CounterMetricFamily(
+                "sorabox_refusals_total",
+                "Requests refused, by reason (policy, consent, quota, queue_full, too_many_jobs, ...).",
+                labels=["reason"],
+            ),
+            snap.refusals,
         )
-        for category, count in sorted(snap.policy_refusals.items()):
-            policy.add_metric([category], count)
+        policy = _labelled(
+            CounterMetricFamily(
+                "sorabox_policy_refusals_total",
+                "Requests refused by the content policy, by its category.",
+                labels=["category"],
+            ),
+            snap.policy_refusals,
+        )
         yield up
         yield workers
         yield GaugeMetricFamily("sorabox_queue_depth", "Jobs waiting to run.", value=snap.queue_depth)
