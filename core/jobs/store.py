@@ -20,7 +20,8 @@ from core.identity import Actor, Place
 from core.jobs import quotas
 from core.ops import counters
 from core.records import ACTIVE_STATES, ClipRecord, Delivery, JobRecord, iso, new_id
-from storage.database import insert, one
+from storage import audit_log, clips, jobs, users
+from storage import deliveries as outbox
 
 
 def audit(
@@ -33,79 +34,40 @@ def audit(
     clip_id: str | None = None,
     **detail: Any,
 ) -> None:
-    insert(
-        db,
-        "audit_events",
-        {
-            "at": iso(now),
-            "kind": kind,
-            "user_id": user_id,
-            "job_id": job_id,
-            "clip_id": clip_id,
-            "detail": json.dumps(detail, default=str),
-        },
-    )
+    audit_log.add(db, iso(now), kind, user_id, job_id, clip_id, json.dumps(detail, default=str))
     # Every refusal is audited: counting it here, in the same transaction, keeps the count exact.
     counters.count_audited(db, kind, detail)
 
 
 def user_for(db: sqlite_utils.Database, actor: Actor, now: datetime) -> str:
     """The user behind a platform account, created on first sight."""
-    row = one(
-        db,
-        "SELECT user_id, display_name FROM identities WHERE platform = ? AND platform_user_id = ?",
-        [actor.platform, actor.user_id],
-    )
+    row = users.identity(db, actor.platform, actor.user_id)
     if row is not None:
         if actor.display_name and row["display_name"] != actor.display_name:
-            db.execute(
-                "UPDATE identities SET display_name = ? WHERE platform = ? AND platform_user_id = ?",
-                [actor.display_name, actor.platform, actor.user_id],
-            )
+            users.rename_identity(db, actor.platform, actor.user_id, actor.display_name)
         return str(row["user_id"])
     user_id = new_id()
-    insert(db, "users", {"id": user_id, "display_name": actor.display_name or actor.user_id, "created_at": iso(now)})
-    insert(
-        db,
-        "identities",
-        {
-            "platform": actor.platform,
-            "platform_user_id": actor.user_id,
-            "user_id": user_id,
-            "display_name": actor.display_name,
-            "created_at": iso(now),
-        },
-    )
+    users.add_user(db, user_id, actor.display_name or actor.user_id, iso(now))
+    users.add_identity(db, actor.platform, actor.user_id, user_id, actor.display_name, iso(now))
     return user_id
 
 
 def existing_user(db: sqlite_utils.Database, actor: Actor) -> str | None:
-    row = one(
-        db,
-        "SELECT user_id FROM identities WHERE platform = ? AND platform_user_id = ?",
-        [actor.platform, actor.user_id],
-    )
+    row = users.identity(db, actor.platform, actor.user_id)
     return None if row is None else str(row["user_id"])
 
 
 def is_service_admin(db: sqlite_utils.Database, user_id: str) -> bool:
-    row = one(db, "SELECT is_admin FROM users WHERE id = ?", [user_id])
-    return bool(row and row["is_admin"])
+    return users.is_admin(db, user_id)
 
 
 def count_active(db: sqlite_utils.Database, user_id: str) -> int:
-    row = one(
-        db,
-        f"SELECT COUNT(*) AS n FROM jobs WHERE user_id = ? AND state IN {ACTIVE_STATES}",
-        [user_id],
-    )
-    return int(row["n"]) if row else 0
+    return jobs.count_active_of_user(db, user_id, ACTIVE_STATES)
 
 
 def count_queued(db: sqlite_utils.Database) -> int:
     """Jobs waiting, from the trigger-kept counts (see migration 4)."""
-    row = one(db, "SELECT n FROM job_counts WHERE state = 'queued'")
-    return int(row["n"]) if row else 0
+    return jobs.count_queued(db)
 
 
 def insert_job(
@@ -122,9 +84,8 @@ def insert_job(
     now: datetime,
 ) -> str:
     job_id = new_id()
-    insert(
+    jobs.add(
         db,
-        "jobs",
         {
             "id": job_id,
             "user_id": user_id,
@@ -146,12 +107,12 @@ def insert_job(
 
 def job_for_request(db: sqlite_utils.Database, request_key: str) -> JobRecord | None:
     """The job admitted for a platform request (`Place.request_key`), if one was."""
-    row = one(db, "SELECT * FROM jobs WHERE request_key = ?", [request_key])
+    row = jobs.by_request_key(db, request_key)
     return None if row is None else JobRecord.from_row(row)
 
 
 def get_job(db: sqlite_utils.Database, job_id: str) -> JobRecord | None:
-    row = one(db, "SELECT * FROM jobs WHERE id = ?", [job_id])
+    row = jobs.get(db, job_id)
     return None if row is None else JobRecord.from_row(row)
 
 
@@ -159,22 +120,12 @@ def transition(
     db: sqlite_utils.Database, job_id: str, from_states: tuple[str, ...], to_state: str, **fields: Any
 ) -> bool:
     """Move a job to `to_state` only if it is in one of `from_states`; returns whether it moved."""
-    sets = ", ".join(["state = ?", *(f"[{k}] = ?" for k in fields)])
-    marks = ",".join("?" for _ in from_states)
-    cursor = db.execute(
-        f"UPDATE jobs SET {sets} WHERE id = ? AND state IN ({marks})",
-        [to_state, *fields.values(), job_id, *from_states],
-    )
-    return cursor.rowcount == 1
+    return jobs.move(db, job_id, from_states, to_state, fields)
 
 
 def start(db: sqlite_utils.Database, job_id: str, now: datetime) -> JobRecord | None:
     """queued -> running, counting the attempt; None if the job is no longer queued (cancelled meanwhile)."""
-    cursor = db.execute(
-        "UPDATE jobs SET state = 'running', started_at = ?, attempts = attempts + 1 WHERE id = ? AND state = 'queued'",
-        [iso(now), job_id],
-    )
-    return get_job(db, job_id) if cursor.rowcount == 1 else None
+    return get_job(db, job_id) if jobs.start(db, job_id, iso(now)) else None
 
 
 def end_unsuccessfully(db: sqlite_utils.Database, job_id: str, state: str, reason: str, now: datetime) -> bool:
@@ -194,7 +145,7 @@ def requeue(db: sqlite_utils.Database, job_id: str) -> bool:
 
 def requeue_interrupted(db: sqlite_utils.Database) -> list[str]:
     """At start-up: jobs a previous process left running go back to the queue."""
-    ids = [r["id"] for r in db.query("SELECT id FROM jobs WHERE state IN ('running', 'encoding')")]
+    ids = jobs.ids_in_states(db, ("running", "encoding"))
     for job_id in ids:
         requeue(db, job_id)
     return ids
@@ -202,9 +153,7 @@ def requeue_interrupted(db: sqlite_utils.Database) -> list[str]:
 
 def queued_jobs(db: sqlite_utils.Database) -> list[JobRecord]:
     """Every queued job, oldest first."""
-    return [
-        JobRecord.from_row(r) for r in db.query("SELECT * FROM jobs WHERE state = 'queued' ORDER BY created_at, rowid")
-    ]
+    return [JobRecord.from_row(r) for r in jobs.queued(db)]
 
 
 def finish(
@@ -219,30 +168,26 @@ def finish(
     if not transition(db, job.id, ("encoding",), "done", clip_id=clip_row["id"], finished_at=iso(now)):
         return None
     _count_generation(db, job.id, now)
-    insert(db, "clips", clip_row)
+    clips.add(db, clip_row)
     quotas.settle(db, job.id, "commit", now)
     for row in deliveries:
-        insert(db, "deliveries", row)
+        outbox.add(db, row)
     audit(db, "clip_made", now, user_id=job.user_id, job_id=job.id, clip_id=clip_row["id"], backend=clip_row["backend"])
     return str(clip_row["id"])
 
 
 def _count_generation(db: sqlite_utils.Database, job_id: str, now: datetime) -> None:
     # Read from the row, not the caller's record: a job requeued and restarted has a newer start.
-    row = one(db, "SELECT started_at FROM jobs WHERE id = ?", [job_id])
-    if row is None or not row["started_at"]:
+    started_at = jobs.started_at(db, job_id)
+    if not started_at:
         return
-    seconds = max(0.0, (now - datetime.fromisoformat(row["started_at"])).total_seconds())
+    seconds = max(0.0, (now - datetime.fromisoformat(started_at)).total_seconds())
     counters.bump(db, counters.GENERATIONS)
     counters.bump(db, counters.GENERATION_SECONDS, by=seconds)
 
 
-CLIP_SELECT = """SELECT c.*, COALESCE(u.display_name, 'someone') AS author FROM clips c
-                 LEFT JOIN users u ON u.id = c.user_id"""
-
-
 def get_clip(db: sqlite_utils.Database, clip_id: str, include_deleted: bool = False) -> ClipRecord | None:
-    row = one(db, f"{CLIP_SELECT} WHERE c.id = ?" + ("" if include_deleted else " AND c.deleted_at IS NULL"), [clip_id])
+    row = clips.get(db, clip_id, include_deleted)
     return None if row is None else ClipRecord.from_row(row)
 
 
@@ -253,23 +198,13 @@ def pending_deliveries(
 
     If the adapter dies while posting, the lease runs out and the row is offered again.
     """
-    rows = list(
-        db.query(
-            """SELECT * FROM deliveries WHERE platform = ? AND state = 'pending'
-               AND (next_attempt_at IS NULL OR next_attempt_at <= ?) ORDER BY id LIMIT ?""",
-            [platform, iso(now), limit],
-        )
-    )
+    rows = outbox.due(db, platform, iso(now), limit)
     lease = iso(now + timedelta(seconds=lease_seconds))
     claimed = []
     for row in rows:
         # An attempt still marked as posting never reported back (the adapter died mid-post): it may have landed.
         in_doubt = bool(row["in_doubt"] or row["posting"])
-        db.execute(
-            "UPDATE deliveries SET attempts = attempts + 1, next_attempt_at = ?, posting = 0, in_doubt = ?"
-            " WHERE id = ?",
-            [lease, int(in_doubt), row["id"]],
-        )
+        outbox.lease(db, row["id"], lease, in_doubt)
         claimed.append(
             Delivery(
                 id=row["id"],
