@@ -45,6 +45,7 @@ from bots.telegrambot.delivery import TelegramDelivery
 from bots.telegrambot.mentions import Mentions
 from bots.telegrambot.progress import TelegramProgress
 from bots.telegrambot.settings import TelegramSettings
+from bots.telegrambot.updates import DurableUpdates
 from bots.telegrambot.waits import retry_seconds
 from core.commands import ID_PATTERN, split_command
 from core.errors import SoraboxError, UnknownClip
@@ -109,10 +110,19 @@ class TelegramAdapter:
             .base_file_url(settings.base_file_url)
             # A handler waiting on the core or an upload must not hold up other chats' updates.
             .concurrent_updates(True)
+            # Updates come through DurableUpdates (kept in the core's inbox before Telegram is told), not PTB's updater.
+            .updater(None)
         )
-        if settings.webhook_url:
-            builder = builder.updater(None)
         self.app = builder.build()
+        self.updates = DurableUpdates(
+            self.app.bot,
+            core.inbox,
+            self.app.process_update,
+            poll_timeout=settings.poll_timeout_seconds,
+            allowed_updates=ALLOWED_UPDATES,
+            retry_base=settings.retry_base_seconds,
+            retry_max=settings.retry_max_seconds,
+        )
         self.app.add_handler(MessageHandler(filters.ALL & ~filters.UpdateType.EDITED, self._on_message))
         self.app.add_handler(CallbackQueryHandler(self._on_callback))
         self.app.add_error_handler(self._on_error)
@@ -172,12 +182,6 @@ class TelegramAdapter:
                 ),
                 attempts=2,
             )
-        else:
-            assert self.app.updater is not None
-            if not self.app.updater.running:
-                await self.app.updater.start_polling(
-                    timeout=int(self.settings.poll_timeout_seconds), poll_interval=0, allowed_updates=ALLOWED_UPDATES
-                )
 
     async def _connect_later(self) -> None:
         delay = self.settings.retry_base_seconds
@@ -200,12 +204,23 @@ class TelegramAdapter:
         assert self._subscription is not None
         self._tasks += [
             asyncio.create_task(self.events.run(self._subscription), name="telegram-events"),
+            # What a crash cut off before it was handled, then (in polling mode) new updates.
+            asyncio.create_task(self._receive_updates(), name="telegram-updates"),
         ]
         self.deliveries.start()
+
+    async def _receive_updates(self) -> None:
+        await self.updates.replay()
+        if not self.settings.webhook_url:
+            await self.updates.poll()
 
     async def stop(self) -> None:
         """Stop receiving and posting; undelivered clips stay in the outbox for the next start."""
         self.running = False
+        for task in [t for t in self._tasks if t.get_name() == "telegram-updates"]:
+            task.cancel()
+        # Commands being handled get a moment to finish; what is cut off stays in the inbox for the next start.
+        await self.updates.drain(within=5.0)
         await self.deliveries.stop()
         tasks = [*self._tasks, *self.progress.tasks(), *self._background]
         for task in tasks:
@@ -217,8 +232,6 @@ class TelegramAdapter:
         if self._subscription is not None:
             self._subscription.close()
             self._subscription = None
-        if self.app.updater is not None and self.app.updater.running:
-            await self.app.updater.stop()
         if self.app.running:
             await self.app.stop()
         with contextlib.suppress(TelegramError):
@@ -247,8 +260,8 @@ class TelegramAdapter:
             update = Update.de_json(data, self.app.bot)
         except (ValueError, KeyError, TypeError):
             return web.Response(status=400, text="not an update")
-        # Answer at once; the application processes the queue (Telegram retries slow or failed webhooks).
-        await self.app.update_queue.put(update)
+        # Kept in the inbox before the 200: Telegram forgets an update once its webhook has answered.
+        await self.updates.receive([update])
         return web.Response(text="ok")
 
     # ------------------------------------------------------------------------------------ helpers
@@ -324,6 +337,8 @@ class TelegramAdapter:
             thread_id=str(thread) if thread is not None else None,
             reply_to=str(message.message_id),
             is_private=chat.type == Chat.PRIVATE,
+            # One message is one request: handled again after a crash, it finds the job it made the first time.
+            request_key=f"telegram:message:{chat.id}:{message.message_id}",
         )
 
     async def _is_admin(self, chat: Chat, user: User) -> bool:
@@ -549,6 +564,7 @@ class TelegramAdapter:
             thread_id=str(thread_id) if thread_id is not None else None,
             reply_to=str(message.message_id),
             is_private=chat.type == Chat.PRIVATE,
+            request_key=f"telegram:button:{query.id}",
         )
         reply = await self.core.handle_text(self._actor(user, is_admin), place, command)
         await answer(reply.text.replace("`", ""), not reply.ok)
