@@ -51,6 +51,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from model.generator import CancelToken, Clip, GenerationRequest
 from model.ltx2 import LTX2Generator, LTX2Options
 from model.ltx2.fp8 import gpu_has_fp8
+from model.ltx2.memory import ClipShape, estimate
 from model.media import encode_mp4, probe
 
 
@@ -438,29 +439,36 @@ def run_plans(plans: list[str], flops_b1: int, budget: Budget) -> dict[str, dict
         if not budget.allows(name, 90 if not TINY else 5):
             continue
         budget_gb = float(simulated) if simulated else total_gb
+        # The plan is chosen for the largest clip the options accept: make that this run's clip, so the estimate and
+        # the measured peak are of the same thing.
         options = LTX2Options(distilled=True, memory_plan=plan, memory_gb=budget_gb, fp8="auto",
-                              fp8_weights=method or "auto")
-        pipe = build_pipeline()
+                              fp8_weights=method or "auto", max_seconds=FRAMES / FPS, max_pixels=WIDTH * HEIGHT)
+        pipe: Any = build_pipeline()
         pipe.set_progress_bar_config(disable=True)
+        generator: LTX2Generator | None = None
         try:
             try:
                 generator = LTX2Generator.from_pipeline(pipe, options, name=name)
             except Exception as exc:  # PlanRefused: the estimate says it does not fit; that is a result too
                 emit(step=name, refused=str(exc))
                 continue
-            del pipe
+            pipe = None  # the generator holds the modules now; the name must not keep a second reference
             gc.collect()
             if DEVICE.type == "cuda":
                 torch.cuda.empty_cache()
                 if simulated and total_gb:
                     torch.cuda.set_per_process_memory_fraction(min(1.0, float(simulated) / total_gb))
-            estimate_gb = generator.memory.peak_gb if generator.memory is not None else None
+            tiling = generator.memory.vae_tiling if generator.memory is not None else False
+            # The estimator's figure for exactly this clip (the plan's own figure is for its largest clip).
+            clip_estimate = estimate(plan, generator.sizes, ClipShape(WIDTH, HEIGHT, FRAMES, FPS, guidance=False),
+                                     tiling, 2 if DEVICE.type == "cuda" else 4)
+            estimate_gb = round(clip_estimate.peak_gb, 2)
             try:
                 record = measure(
                     name, lambda c, g=generator: backend(g, c), 1, flops_b1,
                     warmup=lambda g=generator: backend(g, StepClock()),
                     speedups=list(generator._pipes.speedups) if generator._pipes else [],
-                    budget_gb=budget_gb, estimate_gb=round(estimate_gb, 2) if estimate_gb is not None else None,
+                    budget_gb=budget_gb, estimate_gb=estimate_gb, vae_tiling=tiling,
                 )
             except torch.OutOfMemoryError as exc:
                 emit(step=name, out_of_memory=str(exc).splitlines()[0], budget_gb=budget_gb, estimate_gb=estimate_gb)
@@ -473,7 +481,8 @@ def run_plans(plans: list[str], flops_b1: int, budget: Budget) -> dict[str, dict
         finally:
             if DEVICE.type == "cuda":
                 torch.cuda.set_per_process_memory_fraction(1.0)
-            generator = None  # type: ignore[assignment]
+            generator = None
+            pipe = None
             gc.collect()
             if DEVICE.type == "cuda":
                 torch.cuda.empty_cache()
