@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import secrets
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
@@ -17,6 +18,16 @@ if TYPE_CHECKING:
 SESSION_KEY: web.RequestKey[Session | None] = web.RequestKey("sorabox_web_session", Session)
 SESSION_COOKIE = "sorabox_session"
 PRESESSION_COOKIE = "sorabox_pre"
+
+
+# A path on this site: one slash, then only the characters a URL path and query may hold literally. Browsers drop
+# tabs and newlines and read a backslash as a slash, so "/\t/evil.example" or "/\\evil.example" would leave the site.
+_LOCAL_PATH = re.compile(r"/(?![/\\])[A-Za-z0-9\-._~!$&'()*+,;=:@/%?#]*")
+
+
+def local_path(candidate: str, default: str) -> str:
+    """`candidate` if it is a path on this site, else `default`: a sign-in must not send the browser elsewhere."""
+    return candidate if _LOCAL_PATH.fullmatch(candidate) else default
 
 
 class Auth:
@@ -114,9 +125,7 @@ class Auth:
 
     async def _signed_in(self, account: Account, next_path: str) -> web.Response:
         session = await self.accounts.start_session(account)
-        # Only a local path: a sign-in must not bounce the browser to another site.
-        target = next_path if next_path.startswith("/") and not next_path.startswith("//") else "/threads"
-        response = web.HTTPFound(target)
+        response = web.HTTPFound(local_path(next_path, default="/threads"))
         self._set_session_cookie(response, session)
         raise response
 
