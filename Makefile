@@ -17,12 +17,13 @@ $(BIN)/sorabox: pyproject.toml
 
 install: system-deps $(BIN)/sorabox
 
-# espeak-ng speaks quoted lines in clips; chromium only drives the console's browser tests.
+# espeak-ng speaks quoted lines in clips; chromium only drives the console's browser tests; iproute2's `ip`
+# makes the network namespaces of the two-node Ray test.
 system-deps:
 	@bash scripts/install-system-deps.sh espeak-ng
 
 test-system-deps:
-	@bash scripts/install-system-deps.sh espeak-ng chromium
+	@bash scripts/install-system-deps.sh espeak-ng chromium iproute2:ip
 
 run: install
 	$(BIN)/sorabox serve

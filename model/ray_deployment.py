@@ -104,6 +104,23 @@ class JobBoard:
         self._events.pop(key, None)
 
 
+def new_board() -> Any:
+    """A JobBoard on the caller's own node (the main box), not wherever Ray finds room.
+
+    A board on a GPU box dies with that box, and with it the progress and results of jobs running
+    elsewhere: the service would wait forever for a clip made on a machine that is still up.
+    """
+    from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
+
+    try:
+        here = ray.get_runtime_context().get_node_id()
+    except Exception:  # a driver that is no node of the cluster (Ray Client): Ray chooses
+        return JobBoard.remote()  # type: ignore[attr-defined]
+    return JobBoard.options(  # type: ignore[attr-defined]
+        scheduling_strategy=NodeAffinitySchedulingStrategy(node_id=here, soft=True)
+    ).remote()
+
+
 def _replica_name() -> str:
     try:
         return str(serve.get_replica_context().replica_id.unique_id)

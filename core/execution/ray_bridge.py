@@ -120,7 +120,7 @@ class _Bridge:
         except (TimeoutError, ConnectionError) as exc:
             await self.send(("down", str(exc) or f"cannot reach the Ray cluster at {self.config.address}"))
             return
-        from model.ray_deployment import JobBoard, app_state, attach_or_deploy
+        from model.ray_deployment import app_state, attach_or_deploy, new_board
 
         logging.getLogger("ray.serve").setLevel(logging.WARNING)
         spec = replica_spec(self.config)
@@ -129,7 +129,7 @@ class _Bridge:
         except Exception as exc:
             await self.send(("down", f"could not deploy {spec.backend!r} on the Ray cluster: {exc}"))
             return
-        self.board = JobBoard.remote()  # type: ignore[attr-defined]
+        self.board = new_board()  # on this node: it must outlive any GPU box
         state = await asyncio.to_thread(app_state, spec.app_name)
         await self.send(("ready", state.running_replicas, ""))
         inbox: asyncio.Queue[tuple[Any, ...]] = asyncio.Queue()
