@@ -106,7 +106,7 @@ class Auth:
         name, password = str(form.get("name", "")), str(form.get("password", ""))
         try:
             # The core counts wrong passwords per name in the database, so a restart does not reset them.
-            account = await self.accounts.sign_in_with_password(name, password)
+            account = await self.accounts.sign_in_with_password(name, password, client=request.remote or "")
         except SigninLocked as exc:
             raise web.HTTPTooManyRequests(text=str(exc), headers=SECURITY_HEADERS) from None
         if account is None:

@@ -95,10 +95,16 @@ class Pages:
         if password != str(form.get("again", "")):
             return self.console.render("account.html", session, status=400, notice="", error="the two passwords differ")
         try:
-            await self.accounts.set_password(session.account.id, password)
+            await self.accounts.set_password(
+                session.account.id,
+                password,
+                current=str(form.get("current", "")),
+                keep_session=session.id,
+            )
         except AccountError as exc:
             return self.console.render("account.html", session, status=400, notice="", error=str(exc))
-        return self.console.render("account.html", session, notice="your password is set", error="")
+        notice = "your password is set; you are signed out everywhere else"
+        return self.console.render("account.html", session, notice=notice, error="")
 
     async def admin_page(self, request: web.Request, notice: str = "", link: str = "") -> web.Response:
         session = await self.auth.require(request, admin=True)

@@ -32,8 +32,11 @@ MIN_PASSWORD = 10
 SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**14, 8, 1
 LINK_LIFETIME = timedelta(hours=24)
 SESSION_LIFETIME = timedelta(days=14)
-# Password guesses: this many wrong tries for one name within the window lock that name for the rest of it.
+# Password guesses: this many wrong tries for one name from one client within the window lock that name, for that
+# client, for the rest of it; a client that sprays names is stopped after CLIENT_SIGNIN_TRIES wrong tries in all.
+# Per client, so that a stranger cannot lock someone else (the admin, say) out of their own account.
 SIGNIN_TRIES = 5
+CLIENT_SIGNIN_TRIES = 20
 SIGNIN_WINDOW = timedelta(minutes=5)
 
 
@@ -232,12 +235,25 @@ class Accounts:
             ]
         )
 
-    async def set_password(self, account_id: str, password: str) -> None:
+    async def set_password(
+        self, account_id: str, password: str, *, current: str | None = None, keep_session: str | None = None
+    ) -> None:
+        """Set a new password. An account that has one must give it (`current`), so a session left open on a
+        shared computer cannot take the account over; every other session of the account ends."""
         hashed = hash_password(check_password(password))
         now = self.clock()
+        stored = "SELECT password_hash FROM web_accounts WHERE id = ?"
+        row = await self.db.read(lambda db: one(db, stored, [account_id]))
+        if row is not None and row["password_hash"] and not verify_password(current or "", row["password_hash"]):
+            raise AccountError("your current password is not right")
+        kept = _sha256(keep_session) if keep_session else ""
 
         def apply(db: sqlite_utils.Database) -> None:
             db.execute("UPDATE web_accounts SET password_hash = ? WHERE id = ?", [hashed, account_id])
+            db.execute(
+                "UPDATE web_sessions SET ended_at = ? WHERE account_id = ? AND ended_at IS NULL AND id_sha256 != ?",
+                [iso(now), account_id, kept],
+            )
             jobstore.audit(db, "web_password_set", now, account_id=account_id)
 
         await self.db.write(apply)
@@ -252,29 +268,38 @@ class Accounts:
             return None
         return Account.from_row(row) if verify_password(password, row["password_hash"]) else None
 
-    async def sign_in_with_password(self, name: str, password: str) -> Account | None:
-        """`check_password`, limited to SIGNIN_TRIES wrong passwords per name within SIGNIN_WINDOW.
+    async def sign_in_with_password(self, name: str, password: str, client: str = "") -> Account | None:
+        """`check_password`, limited to SIGNIN_TRIES wrong passwords per name and client (its address) within
+        SIGNIN_WINDOW, and CLIENT_SIGNIN_TRIES per client in all.
 
-        Raises SigninLocked while the name is locked (even for the right password). Failures are kept in
-        the database, so restarting the service does not hand out fresh tries; a success clears them.
+        Raises SigninLocked while the name is locked for this client (even for the right password); other clients
+        may still sign in. Failures are kept in the database, so restarting the service does not hand out fresh
+        tries; a success clears this client's failures for the name.
         """
         key = _signin_key(name)
+        who = _sha256(client) if client else ""
         now = self.clock()
 
         def count_this_try(db: sqlite_utils.Database) -> None:
             # Old rows of every name go here, so the table holds at most one window of failures.
             db.execute("DELETE FROM login_failures WHERE failed_at <= ?", [iso(now - SIGNIN_WINDOW)])
-            recent = one(db, "SELECT COUNT(*) AS n FROM login_failures WHERE name_sha256 = ?", [key])
-            if recent is not None and recent["n"] >= SIGNIN_TRIES:
-                raise SigninLocked()
+            by_client = "SELECT COUNT(*) AS n FROM login_failures WHERE client_sha256 = ?"
+            for sql, params, limit in (
+                (by_client + " AND name_sha256 = ?", [who, key], SIGNIN_TRIES),
+                (by_client, [who], CLIENT_SIGNIN_TRIES),
+            ):
+                recent = one(db, sql, params)
+                if recent is not None and recent["n"] >= limit:
+                    raise SigninLocked()
             # Counted as a failure before the hash is checked: guesses sent in parallel each see the
             # ones before them, so none slips past the limit while another's scrypt runs.
-            insert(db, "login_failures", {"name_sha256": key, "failed_at": iso(now)})
+            insert(db, "login_failures", {"name_sha256": key, "client_sha256": who, "failed_at": iso(now)})
 
         await self.db.write(count_this_try)
         account = await self.check_password(name, password)
         if account is not None:
-            await self.db.write(lambda db: db.execute("DELETE FROM login_failures WHERE name_sha256 = ?", [key]))
+            clear = "DELETE FROM login_failures WHERE name_sha256 = ? AND client_sha256 = ?"
+            await self.db.write(lambda db: db.execute(clear, [key, who]))
         return account
 
     # -- one-time sign-in links -------------------------------------------------------------------
