@@ -17,12 +17,11 @@ import socket
 import subprocess
 import tempfile
 import threading
+import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-
-import psutil
 
 CLONE_NEWNET = 0x40000000
 # A private range on a link of our own: the addresses exist only inside the two namespaces.
@@ -67,26 +66,25 @@ class Machine:
         except NamespaceError:
             return []
 
-    def processes(self, name: str) -> list[psutil.Process]:
+    def pids_named(self, name: str) -> list[int]:
+        """The processes in this namespace whose command name is `name` (e.g. "raylet")."""
         found = []
         for pid in self.pids():
-            with contextlib.suppress(psutil.Error):
-                process = psutil.Process(pid)
-                if process.name() == name:
-                    found.append(process)
+            with contextlib.suppress(OSError):
+                if Path(f"/proc/{pid}/comm").read_text().strip() == name:
+                    found.append(pid)
         return found
 
-    def power_off(self) -> None:
+    def power_off(self, timeout: float = 10.0) -> None:
         """SIGKILL every process in the namespace, as pulling the plug would, and wait until they are gone."""
-        for _ in range(5):
-            living = []
-            for pid in self.pids():
+        deadline = time.monotonic() + timeout
+        while pids := self.pids():
+            for pid in pids:
                 with contextlib.suppress(ProcessLookupError):
                     os.kill(pid, signal.SIGKILL)
-                    living.append(pid)
-            if not living:
-                return
-            psutil.wait_procs([p for p in map(_process, living) if p is not None], timeout=5)
+            if time.monotonic() > deadline:
+                raise NamespaceError(f"processes {pids} in {self.name} outlived SIGKILL")
+            time.sleep(0.1)
 
     def socket(self, family: int = socket.AF_INET, kind: int = socket.SOCK_STREAM) -> socket.socket:
         """A socket of this namespace, made by a short-lived thread: setns moves only the calling thread."""
@@ -109,13 +107,6 @@ class Machine:
         if isinstance(made[0], BaseException):
             raise made[0]
         return made[0]
-
-
-def _process(pid: int) -> psutil.Process | None:
-    try:
-        return psutil.Process(pid)
-    except psutil.Error:
-        return None
 
 
 def unavailable() -> str | None:
@@ -158,7 +149,8 @@ def two_machines() -> Iterator[tuple[Machine, Machine]]:
         yield a, b
     finally:
         for machine in made:
-            machine.power_off()
+            with contextlib.suppress(NamespaceError):
+                machine.power_off()
             # Deleting a namespace deletes its end of the pair, and with it the other end.
             with contextlib.suppress(NamespaceError):
                 _ip("netns", "del", machine.name)
