@@ -7,11 +7,9 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
-import re
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Coroutine
-from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
@@ -27,6 +25,7 @@ from bots.discordbot import commands, render
 from bots.discordbot.cameos import DiscordCameos, ForgetButton
 from bots.discordbot.delivery import TRANSIENT_ERRORS, DiscordDelivery
 from bots.discordbot.progress import DiscordProgress, JobWatch
+from bots.discordbot.replies import NOT_A_CLIP, ReplyRemixes
 from bots.discordbot.settings import DiscordSettings
 from bots.discordbot.views import ClipButton, RemixModal
 from core.commands import ASPECTS, Delete, Extend, Generate, Remix, Reroll, Tree, cameo_handles, clean_text, clip_id
@@ -42,21 +41,6 @@ log = logging.getLogger(__name__)
 PLATFORM = "discord"
 # How long stop() lets a post in flight finish.
 STOP_GRACE_SECONDS = 10.0
-NOT_A_CLIP = "that message is not a sorabox clip"
-
-
-@dataclass(frozen=True)
-class ReplyRemix:
-    """A person's reply to one of the bot's messages: the message replied to, and the reply's text (the prompt)."""
-
-    channel_id: int
-    message_id: int
-    text: str
-
-
-def strip_leading_mentions(text: str, user_id: int) -> str:
-    """`text` without the `<@id>` mentions of `user_id` it starts with (people type them to address the bot)."""
-    return re.sub(rf"^(?:\s*<@!?{user_id}>)+", "", text).strip()
 
 
 # Message events, but not the privileged Message Content intent: Discord still sends the text of messages that
@@ -92,7 +76,7 @@ class SoraClient(discord.Client):
             await self.tree.sync()  # global: every server and DMs
 
     async def on_message(self, message: discord.Message) -> None:
-        await self.adapter.message_posted(message)
+        await self.adapter.replies.message_posted(message)
 
 
 class DiscordAdapter:
@@ -111,6 +95,7 @@ class DiscordAdapter:
         self.cameo_commands: DiscordCameos | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
         self.progress = DiscordProgress(self)
+        self.replies = ReplyRemixes(self)
         self._upload_limits: dict[str, int] = {}  # job id -> the attachment limit its interaction carried
         # clip id -> the thread just opened for it, until the core has recorded the post (a remix can come first).
         self._fresh_threads: OrderedDict[str, str] = OrderedDict()
@@ -221,28 +206,7 @@ class DiscordAdapter:
             return Place(PLATFORM, str(channel.parent_id), str(interaction.guild_id), str(channel.id))
         return Place(PLATFORM, channel_id, str(interaction.guild_id))
 
-    @staticmethod
-    def message_actor(message: discord.Message) -> Actor:
-        """The author of a message, with the roles and Manage Server right the core uses, like `actor`."""
-        author = message.author
-        if not isinstance(author, discord.Member):  # a DM
-            return Actor(PLATFORM, str(author.id), author.display_name)
-        roles = tuple(str(r.id) for r in author.roles if not r.is_default())
-        perms = author.guild_permissions
-        return Actor(PLATFORM, str(author.id), author.display_name, roles, perms.manage_guild or perms.administrator)
-
-    @staticmethod
-    def message_place(message: discord.Message) -> Place:
-        channel = message.channel
-        # A message in an uncached channel has no guild object, but its channel still knows the guild id.
-        guild_id = message.guild.id if message.guild is not None else getattr(channel, "guild_id", None)
-        if guild_id is None:
-            return Place(PLATFORM, str(channel.id), None, is_private=True)
-        if isinstance(channel, discord.Thread):
-            return Place(PLATFORM, str(channel.parent_id), str(guild_id), str(channel.id))
-        return Place(PLATFORM, str(channel.id), str(guild_id))
-
-    async def _place_for_clip(self, place: Place, clip: str) -> Place:
+    async def place_for_clip(self, place: Place, clip: str) -> Place:
         """A remix, extend or reroll of a clip goes into that clip's thread, if it has one in this server."""
         if place.guild_id is None or self.client is None:
             return place
@@ -262,7 +226,7 @@ class DiscordAdapter:
 
     # -- commands (each is called after the interaction was deferred) -----------------------------
 
-    def _prompt(self, text: str, example: str) -> str:
+    def prompt_text(self, text: str, example: str) -> str:
         prompt = clean_text(text, self.core.settings.limits)
         if not prompt:
             raise BadCommand(f"the prompt is empty; try `{example}`")
@@ -280,7 +244,7 @@ class DiscordAdapter:
         opened = time.monotonic()
         limits = self.core.settings.limits
         try:
-            text = self._prompt(prompt, "/sora prompt: a red ball bounces on a wooden floor")
+            text = self.prompt_text(prompt, "/sora prompt: a red ball bounces on a wooden floor")
             width, height = ASPECTS[aspect or "landscape"]
         except BadCommand as exc:
             await self._answer(interaction, render.refusal(str(exc)))
@@ -310,11 +274,11 @@ class DiscordAdapter:
         opened = time.monotonic()
         try:
             source = clip_id(clip)
-            text = self._prompt(prompt, "/remix clip: k3f9x2ab prompt: make it night")
+            text = self.prompt_text(prompt, "/remix clip: k3f9x2ab prompt: make it night")
         except BadCommand as exc:
             await self._answer(interaction, render.refusal(str(exc)))
             return
-        place = await self._place_for_clip(self.place(interaction), source)
+        place = await self.place_for_clip(self.place(interaction), source)
         reply = await self.core.execute(self.actor(interaction), place, Remix(source, text))
         await self._answer_job(interaction, reply, text, place, opened)
 
@@ -327,7 +291,7 @@ class DiscordAdapter:
         except BadCommand as exc:
             await self._answer(interaction, render.refusal(str(exc)))
             return
-        place = await self._place_for_clip(self.place(interaction), source)
+        place = await self.place_for_clip(self.place(interaction), source)
         command = Extend(source, float(seconds or limits.default_extend_seconds), text)
         reply = await self.core.execute(self.actor(interaction), place, command)
         await self._answer_job(interaction, reply, text or f"extend {source}", place, opened)
@@ -398,7 +362,7 @@ class DiscordAdapter:
             reply = await self.core.execute(actor, place, Delete(clip))
             await self._answer(interaction, reply.text if reply.ok else render.refusal(reply.text))
             return
-        place = await self._place_for_clip(place, clip)
+        place = await self.place_for_clip(place, clip)
         limits = self.core.settings.limits
         command = Extend(clip, limits.default_extend_seconds) if action == "extend" else Reroll(clip)
         reply = await self.core.execute(actor, place, command)
@@ -418,88 +382,17 @@ class DiscordAdapter:
         self, channel_id: int, message_id: int, interaction: discord.Interaction, prompt: str
     ) -> None:
         await interaction.response.defer(thinking=True)
-        clip = await self._clip_of_message(channel_id, message_id)
+        clip = await self.clip_of_message(channel_id, message_id)
         if clip is None:
             await self._answer(interaction, render.refusal(NOT_A_CLIP))
             return
         await self.remix(interaction, clip, prompt)
 
-    async def _clip_of_message(self, channel_id: int, message_id: int) -> str | None:
+    async def clip_of_message(self, channel_id: int, message_id: int) -> str | None:
         """The clip a message shows, or None. A clip posted a moment ago may not be recorded by the core yet."""
         return self._fresh_posts.get(str(message_id)) or await self.core.clip_for_post(
             PLATFORM, str(channel_id), str(message_id)
         )
-
-    # -- replies to clips -------------------------------------------------------------------------
-
-    async def message_posted(self, message: discord.Message) -> None:
-        """A reply to one of our clips is a remix of it, with the reply's text as the prompt.
-
-        Without the Message Content intent, Discord sends the text only when the reply pings the bot (Reply's
-        default) or is in a DM; a reply without the ping arrives empty and is left alone.
-        """
-        try:
-            request = self._reply_remix_request(message)
-            if request is not None:
-                await self._remix_by_reply(message, request)
-        except Exception:
-            # discord.py would only log it too; this says which message it was, and the person gets an answer.
-            log.exception("the reply %s could not be handled", message.id)
-            await self._reply(message, render.refusal("something went wrong on our side; please try again"))
-
-    def _reply_remix_request(self, message: discord.Message) -> ReplyRemix | None:
-        """What a message asks for when it is a reply to one of our messages with text; None for anything else."""
-        me = self.client.user if self.client is not None else None
-        reference = message.reference
-        if me is None or message.author.bot or reference is None or reference.message_id is None:
-            return None
-        if reference.type is not discord.MessageReferenceType.reply:
-            return None  # a forward is not a request
-        replied = reference.resolved
-        if isinstance(replied, discord.DeletedReferencedMessage):
-            return None
-        if isinstance(replied, discord.Message) and replied.author.id != me.id:
-            return None  # a conversation between people
-        if not message.content.strip():
-            return None  # a reply without the ping: Discord withheld its text
-        return ReplyRemix(
-            channel_id=reference.channel_id,
-            message_id=reference.message_id,
-            text=strip_leading_mentions(message.content, me.id),
-        )
-
-    async def _remix_by_reply(self, message: discord.Message, request: ReplyRemix) -> None:
-        clip = await self._clip_of_message(request.channel_id, request.message_id)
-        if clip is None:
-            await self._reply(message, render.refusal(f"{NOT_A_CLIP}; reply to a clip to remix it"))
-            return
-        try:
-            prompt = self._prompt(request.text, "make it snow")
-        except BadCommand as exc:
-            await self._reply(message, render.refusal(str(exc)))
-            return
-        place = await self._place_for_clip(self.message_place(message), clip)
-        reply = await self.core.execute(self.message_actor(message), place, Remix(clip, prompt))
-        if not reply.ok:
-            await self._reply(message, render.refusal(reply.text))
-            return
-        if reply.job_id is None:
-            await self._reply(message, reply.text)
-            return
-        # No interaction to edit: progress goes to this answer, at the pace of ordinary channel messages (or, if
-        # the answer could not be posted, to a status message of its own, like any job without one).
-        watch = JobWatch(reply.job_id, prompt, None, place, time.monotonic(), text=reply.text, token_valid=False)
-        self.progress.claim(watch)
-        watch.fallback = await self._reply(message, reply.text)
-        self.progress.follow(watch)
-
-    async def _reply(self, message: discord.Message, text: str) -> discord.Message | None:
-        """Answer a person's message with a reply that does not ping them again (the progress edits follow)."""
-        try:
-            return await message.reply(render.fit(text), mention_author=False)
-        except (discord.HTTPException, *TRANSIENT_ERRORS) as exc:
-            log.warning("could not answer message %s: %r", message.id, exc)
-            return None
 
     # -- answers and progress ---------------------------------------------------------------------
 
