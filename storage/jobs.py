@@ -100,3 +100,24 @@ def queued(db: sqlite_utils.Database) -> list[dict[str, Any]]:
 def started_at(db: sqlite_utils.Database, job_id: str) -> str | None:
     row = one(db, "SELECT started_at FROM jobs WHERE id = ?", [job_id])
     return None if row is None or not row["started_at"] else str(row["started_at"])
+
+
+def counts_by_state(db: sqlite_utils.Database) -> dict[str, int]:
+    """Jobs per state, from the trigger-kept `job_counts` (m0004)."""
+    return {str(r["state"]): int(r["n"]) for r in db.query("SELECT state, n FROM job_counts")}
+
+
+def work_spans(db: sqlite_utils.Database, finished_after: str) -> list[dict[str, Any]]:
+    """started_at/finished_at of jobs running now or finished after `finished_after`.
+
+    Two indexed reads (by state, by finish time; m0001, m0008) rather than a scan of every job ever run."""
+    return list(
+        db.query(
+            """SELECT started_at, finished_at FROM jobs
+               WHERE state IN ('running', 'encoding') AND started_at IS NOT NULL
+               UNION ALL
+               SELECT started_at, finished_at FROM jobs
+               WHERE finished_at > ? AND state NOT IN ('running', 'encoding') AND started_at IS NOT NULL""",
+            [finished_after],
+        )
+    )

@@ -70,3 +70,7 @@ def ledger_by_job(db: sqlite_utils.Database) -> list[dict[str, Any]]:
                FROM jobs j LEFT JOIN quota_ledger l ON l.job_id = j.id GROUP BY j.id"""
         )
     )
+
+
+def overrides(db: sqlite_utils.Database) -> list[dict[str, Any]]:
+    return list(db.query("SELECT * FROM quota_overrides ORDER BY platform, guild_id, role"))

@@ -12,6 +12,7 @@ from typing import Any
 import sqlite_utils
 
 from core.errors import QueueFull, QuotaExceeded, SoraboxError, TooManyJobs
+from storage import counters as counter_rows
 
 # Requests refused, labelled by reason (see `audited_refusal` and ADMISSION_REFUSALS).
 REFUSALS = "refusals"
@@ -31,18 +32,14 @@ ADMISSION_REFUSALS: dict[type[SoraboxError], str] = {
 
 def bump(db: sqlite_utils.Database, name: str, label: str = "", by: float = 1.0) -> None:
     """Add `by` to one counter, inside the caller's transaction."""
-    db.execute(
-        """INSERT INTO counters (name, label, value) VALUES (?, ?, ?)
-           ON CONFLICT (name, label) DO UPDATE SET value = value + excluded.value""",
-        [name, label, by],
-    )
+    counter_rows.add(db, name, label, by)
 
 
 def read_all(db: sqlite_utils.Database) -> dict[str, dict[str, float]]:
     """Every counter, by name then label: a handful of rows, so a scrape stays cheap."""
     found: dict[str, dict[str, float]] = {}
-    for row in db.conn.execute("SELECT name, label, value FROM counters"):
-        found.setdefault(row[0], {})[row[1]] = float(row[2])
+    for name, label, value in counter_rows.all_rows(db):
+        found.setdefault(name, {})[label] = value
     return found
 
 

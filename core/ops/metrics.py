@@ -10,6 +10,9 @@ import sqlite_utils
 
 from core.ops import counters
 from core.records import iso
+from storage import audit_log as audit_events
+from storage import deliveries, jobs
+from storage import quotas as ledger
 
 # The busy ratio looks back this far: long enough to smooth one job, short enough to show a stall.
 BUSY_WINDOW = timedelta(minutes=5)
@@ -39,14 +42,7 @@ def _busy_ratio(db: sqlite_utils.Database, now: datetime, capacity: int) -> floa
     """The share of the last BUSY_WINDOW the workers spent on jobs (jobs running or finished within it)."""
     window_start = now - BUSY_WINDOW
     busy = 0.0
-    # Two indexed reads (by state, by finish time; m0001, m0008) rather than a scan of every job ever run.
-    for row in db.query(
-        """SELECT started_at, finished_at FROM jobs WHERE state IN ('running', 'encoding') AND started_at IS NOT NULL
-           UNION ALL
-           SELECT started_at, finished_at FROM jobs
-           WHERE finished_at > ? AND state NOT IN ('running', 'encoding') AND started_at IS NOT NULL""",
-        [iso(window_start)],
-    ):
+    for row in jobs.work_spans(db, iso(window_start)):
         started = _parse(row["started_at"])
         finished = _parse(row["finished_at"]) or now
         if started is None:
@@ -65,12 +61,9 @@ def snapshot(db: sqlite_utils.Database, now: datetime, capacity: int = 1) -> Sna
     Jobs by state come from `job_counts` (m0004) and the totals from `counters` (m0008), both kept in
     step by the writes themselves: a scrape reads a few rows, not the jobs or the audit log.
     """
-    by_state = {r["state"]: r["n"] for r in db.query("SELECT state, n FROM job_counts")}
+    by_state = jobs.counts_by_state(db)
     totals = counters.read_all(db)
-    pending = {
-        r["platform"]: r["n"]
-        for r in db.query("SELECT platform, COUNT(*) AS n FROM deliveries WHERE state = 'pending' GROUP BY platform")
-    }
+    pending = deliveries.pending_counts(db)
     return Snapshot(
         jobs_by_state=by_state,
         generation_seconds_sum=totals.get(counters.GENERATION_SECONDS, {}).get("", 0.0),
@@ -106,12 +99,7 @@ class QuotaOverride:
 
 def audit_log(db: sqlite_utils.Database, kinds: tuple[str, ...] = (), limit: int = 100) -> list[AuditEntry]:
     """The newest audit events (of the given kinds, or all), with the person's display name."""
-    where = f"WHERE a.kind IN ({','.join('?' for _ in kinds)})" if kinds else ""
-    rows = db.query(
-        f"""SELECT a.*, u.display_name FROM audit_events a LEFT JOIN users u ON u.id = a.user_id
-            {where} ORDER BY a.id DESC LIMIT ?""",
-        [*kinds, limit],
-    )
+    rows = audit_events.newest(db, kinds, limit)
     return [
         AuditEntry(r["at"], r["kind"], r["display_name"], r["job_id"], r["clip_id"], json.loads(r["detail"] or "{}"))
         for r in rows
@@ -121,5 +109,5 @@ def audit_log(db: sqlite_utils.Database, kinds: tuple[str, ...] = (), limit: int
 def quota_overrides(db: sqlite_utils.Database) -> list[QuotaOverride]:
     return [
         QuotaOverride(r["platform"], r["guild_id"], r["role"], r["daily_credits"], r["updated_at"] or "")
-        for r in db.query("SELECT * FROM quota_overrides ORDER BY platform, guild_id, role")
+        for r in ledger.overrides(db)
     ]

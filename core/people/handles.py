@@ -15,7 +15,7 @@ from datetime import datetime
 import sqlite_utils
 
 from core.records import iso
-from storage.database import one
+from storage import handles
 
 
 @dataclass(frozen=True)
@@ -38,30 +38,15 @@ def remember(db: sqlite_utils.Database, platform: str, handle: str, platform_use
         return
     # The account's previous name is no longer its own: left mapped, a mention of it would name the
     # wrong person once someone else takes it.
-    db.execute(
-        "DELETE FROM platform_handles WHERE platform = ? AND platform_user_id = ? AND handle != ?",
-        [platform, platform_user_id, key],
-    )
-    db.execute(
-        "INSERT INTO platform_handles (platform, handle, platform_user_id, seen_at) VALUES (?, ?, ?, ?)"
-        " ON CONFLICT (platform, handle) DO UPDATE SET platform_user_id = excluded.platform_user_id,"
-        " seen_at = excluded.seen_at",
-        [platform, key, platform_user_id, iso(now)],
-    )
+    handles.claim(db, platform, key, platform_user_id, iso(now))
 
 
 def lookup(db: sqlite_utils.Database, platform: str, handle: str) -> HandleRecord | None:
     """Who holds `handle` on `platform`, or None if nobody has been seen with it."""
-    row = one(
-        db,
-        "SELECT platform, handle, platform_user_id, seen_at FROM platform_handles WHERE platform = ? AND handle = ?",
-        [platform, normalize(handle)],
-    )
+    row = handles.holder(db, platform, normalize(handle))
     return None if row is None else HandleRecord(**row)
 
 
 def forget_account_handles(db: sqlite_utils.Database, platform: str, platform_user_id: str) -> None:
     """Drop every handle of one account (the person asked to be forgotten)."""
-    db.execute(
-        "DELETE FROM platform_handles WHERE platform = ? AND platform_user_id = ?", [platform, platform_user_id]
-    )
+    handles.drop_account(db, platform, platform_user_id)
