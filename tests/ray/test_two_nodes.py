@@ -89,8 +89,6 @@ def main_box_settings(machine: Machine) -> dict[str, str]:
         "SORABOX_BACKEND": BACKEND,
         "SORABOX_DATA_DIR": str(machine.root / "data"),
         "SORABOX_CONFIG": str(machine.root / "sorabox.toml"),  # never written
-        "SORABOX_DAILY_CREDITS": "100",
-        "SORABOX_RAY_RETRY_SECONDS": "1",
     }
 
 
