@@ -18,7 +18,7 @@ from core.commands import Limits, clean_text
 from core.errors import BadCommand
 from core.identity import Actor
 from core.jobs import store as jobstore
-from storage.database import one
+from storage import users
 
 if TYPE_CHECKING:
     pass
@@ -30,6 +30,7 @@ CAMEO_USAGE = (
     "cameo prefs <text>|clear [--cameo handle] | cameo allow <user> [--cameo handle] | "
     "cameo deny <user> [--cameo handle] | cameo revoke [handle] | cameo clips [handle] | cameo delete <handle>"
 )
+
 FORGET_USAGE = "forgetme [confirm]  (admins: forgetme <user> [confirm])"
 
 
@@ -133,17 +134,9 @@ def resolve_user(db: sqlite_utils.Database, actor: Actor, word: str, now: dateti
     if mention or qualified:
         platform, platform_id = (actor.platform, mention.group(1)) if mention else qualified.groups()  # type: ignore[union-attr]
         user_id = jobstore.user_for(db, Actor(platform, platform_id, platform_id), now)
-        row = one(db, "SELECT display_name FROM users WHERE id = ?", [user_id])
-        return user_id, str(row["display_name"]) if row else platform_id
+        return user_id, users.display_name(db, user_id) or platform_id
     name = word.lstrip("@")
-    rows = list(
-        db.query(
-            """SELECT DISTINCT i.user_id, COALESCE(i.display_name, u.display_name) AS name FROM identities i
-               JOIN users u ON u.id = i.user_id
-               WHERE i.platform = ? AND (i.platform_user_id = ? OR lower(i.display_name) = lower(?))""",
-            [actor.platform, name, name],
-        )
-    )
+    rows = users.named_on_platform(db, actor.platform, name)
     if not rows:
         raise CameoError(
             f"I don't know anyone called {word[:40]} here yet; they need to use the bot once, or mention them"

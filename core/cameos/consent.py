@@ -17,7 +17,7 @@ import sqlite_utils
 from core.errors import SoraboxError
 from core.identity import Place
 from core.jobs.moderation import Refusal
-from storage.database import one
+from storage import cameos as cameo_rows
 
 VISIBILITY = ("me", "approved", "community", "everyone")
 HANDLE_PATTERN = re.compile(r"^[a-z0-9_]{2,32}$")
@@ -110,24 +110,21 @@ def community_key(place: Place) -> str:
 
 
 def get_cameo(db: sqlite_utils.Database, handle: str) -> Cameo | None:
-    row = one(db, "SELECT * FROM cameos WHERE handle = ?", [handle.lower()])
+    row = cameo_rows.by_handle(db, handle.lower())
     return None if row is None else Cameo.from_row(row)
 
 
 def get_cameo_by_id(db: sqlite_utils.Database, cameo_id: str) -> Cameo | None:
-    row = one(db, "SELECT * FROM cameos WHERE id = ?", [cameo_id])
+    row = cameo_rows.by_id(db, cameo_id)
     return None if row is None else Cameo.from_row(row)
 
 
 def cameos_of(db: sqlite_utils.Database, owner_user_id: str) -> list[Cameo]:
-    rows = db.query("SELECT * FROM cameos WHERE owner_user_id = ? ORDER BY created_at, handle", [owner_user_id])
-    return [Cameo.from_row(r) for r in rows]
+    return [Cameo.from_row(r) for r in cameo_rows.of_owner(db, owner_user_id)]
 
 
 def is_approved(db: sqlite_utils.Database, cameo_id: str, user_id: str) -> bool:
-    return (
-        one(db, "SELECT 1 AS x FROM cameo_grants WHERE cameo_id = ? AND user_id = ?", [cameo_id, user_id]) is not None
-    )
+    return cameo_rows.is_approved(db, cameo_id, user_id)
 
 
 def refusal_reason(db: sqlite_utils.Database, cameo: Cameo, user_id: str, place: Place) -> str | None:
@@ -217,8 +214,8 @@ def inherited_cameo_ids(db: sqlite_utils.Database, source_clip_ids: Iterable[str
     """Cameos that appear in the clips a remix, extend or stitch starts from: they appear in the result too."""
     ids: dict[str, None] = {}
     for clip_id in source_clip_ids:
-        for row in db.query("SELECT cameo_id FROM cameo_uses WHERE clip_id = ? ORDER BY id", [clip_id]):
-            ids.setdefault(str(row["cameo_id"]), None)
+        for cameo_id in cameo_rows.cameo_ids_in_clip(db, clip_id):
+            ids.setdefault(cameo_id, None)
     return list(ids)
 
 

@@ -32,7 +32,8 @@ from model.likeness import (
     face_from_png,
     voice_from_wav,
 )
-from storage.database import insert, one
+from storage import cameos as cameo_rows
+from storage import users
 
 if TYPE_CHECKING:
     from core.cameos.service import Cameos
@@ -40,10 +41,10 @@ if TYPE_CHECKING:
 
 def notice_place(db: sqlite_utils.Database, user_id: str) -> Place | None:
     """The owner's private chat: the one they last used with us, else a direct message to their first account."""
-    row = one(db, "SELECT place FROM private_places WHERE user_id = ? ORDER BY updated_at DESC", [user_id])
-    if row is not None:
-        return Place.from_json(row["place"])
-    identity = one(db, "SELECT platform, platform_user_id FROM identities WHERE user_id = ? ORDER BY id", [user_id])
+    private = cameo_rows.latest_private_place(db, user_id)
+    if private is not None:
+        return Place.from_json(private)
+    identity = users.first_identity(db, user_id)
     if identity is None:
         return None
     # Telegram's private chat id is the user id; Discord adapters open a DM to the user id.
@@ -148,13 +149,12 @@ class CameoExtension(JobExtension):
         now = self.cameos.now()
         by_owner: dict[str, list[Cameo]] = {}
         for cameo_id in ids:
-            row = one(db, "SELECT * FROM cameos WHERE id = ?", [cameo_id])
+            row = cameo_rows.by_id(db, cameo_id)
             if row is None:
                 continue
             cameo = Cameo.from_row(row)
-            insert(
+            cameo_rows.add_use(
                 db,
-                "cameo_uses",
                 {
                     "cameo_id": cameo.id,
                     "owner_user_id": cameo.owner_user_id,

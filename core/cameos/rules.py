@@ -20,6 +20,7 @@ from core.errors import Refused, SoraboxError
 from core.identity import Actor, Place
 from core.jobs import store as jobstore
 from core.records import Reply, iso
+from storage import cameos as cameo_rows
 
 if TYPE_CHECKING:
     from core.cameos.service import Cameos
@@ -39,10 +40,7 @@ class CameoRules:
             friend, label = _target(db, actor, who, now)
             if friend == owner:
                 raise CameoError("you can always use your own cameo")
-            db.execute(
-                "INSERT OR IGNORE INTO cameo_grants (cameo_id, user_id, created_at) VALUES (?, ?, ?)",
-                [cameo.id, friend, iso(now)],
-            )
+            cameo_rows.grant(db, cameo.id, friend, iso(now))
             jobstore.audit(db, "cameo_allowed", now, user_id=owner, cameo_id=cameo.id, grantee=friend)
             hint = "" if cameo.visibility != "me" else " (it is set to `me` only: `cameo who approved` lets them in)"
             return f"{label} may now use @{cameo.handle}{hint}"
@@ -62,10 +60,7 @@ class CameoRules:
             if friend == owner:
                 raise CameoError("you can always use your own cameo; `cameo revoke` turns it off for everyone")
             ids = [c.id for c in mine]
-            db.execute(
-                f"DELETE FROM cameo_grants WHERE user_id = ? AND cameo_id IN ({','.join('?' for _ in ids)})",
-                [friend, *ids],
-            )
+            cameo_rows.ungrant(db, friend, ids)
             for cameo in mine:
                 jobstore.audit(db, "cameo_denied", now, user_id=owner, cameo_id=cameo.id, grantee=friend)
             names = ", ".join(f"@{c.handle}" for c in mine)
@@ -87,10 +82,7 @@ class CameoRules:
             now = self.cameos.now()
             owner, cameo = self.cameos._one_owned(db, actor, handle)
             scope = place.to_json() if level == "community" else None
-            db.execute(
-                "UPDATE cameos SET visibility = ?, community = ?, revoked_at = NULL, updated_at = ? WHERE id = ?",
-                [level, scope, iso(now), cameo.id],
-            )
+            cameo_rows.set_visibility(db, cameo.id, level, scope, iso(now))
             jobstore.audit(db, "cameo_visibility", now, user_id=owner, cameo_id=cameo.id, level=level)
             updated = get_cameo(db, cameo.handle)
             assert updated is not None
@@ -113,7 +105,7 @@ class CameoRules:
         def apply(db: sqlite_utils.Database) -> str:
             now = self.cameos.now()
             owner, cameo = self.cameos._one_owned(db, actor, handle)
-            db.execute("UPDATE cameos SET preferences = ?, updated_at = ? WHERE id = ?", [text, iso(now), cameo.id])
+            cameo_rows.set_preferences(db, cameo.id, text, iso(now))
             jobstore.audit(db, "cameo_preferences", now, user_id=owner, cameo_id=cameo.id)
             updated = get_cameo(db, cameo.handle)
             assert updated is not None
@@ -131,9 +123,7 @@ class CameoRules:
             now = self.cameos.now()
             owner, mine = self.cameos._owned(db, actor, handle)
             for cameo in mine:
-                db.execute(
-                    "UPDATE cameos SET revoked_at = ?, updated_at = ? WHERE id = ?", [iso(now), iso(now), cameo.id]
-                )
+                cameo_rows.revoke(db, cameo.id, iso(now))
                 jobstore.audit(db, "cameo_revoked", now, user_id=owner, cameo_id=cameo.id)
             return [c.handle for c in mine]
 
@@ -150,14 +140,7 @@ class CameoRules:
 
 def approved_names(db: sqlite_utils.Database, cameo_id: str) -> list[str]:
     # The name their platform gave most recently: someone approved by id before they spoke has no better one.
-    rows = db.query(
-        """SELECT COALESCE(
-                  (SELECT i.display_name FROM identities i WHERE i.user_id = g.user_id ORDER BY i.id DESC LIMIT 1),
-                  u.display_name) AS display_name
-           FROM cameo_grants g JOIN users u ON u.id = g.user_id WHERE g.cameo_id = ? ORDER BY g.created_at""",
-        [cameo_id],
-    )
-    return [str(r["display_name"]) for r in rows]
+    return cameo_rows.approved_names(db, cameo_id)
 
 
 def _target(db: sqlite_utils.Database, actor: Actor, who: Actor | str, now: datetime) -> tuple[str, str]:
@@ -170,14 +153,5 @@ def remember_private_place(db: sqlite_utils.Database, user_id: str, actor: Actor
     """Where to send this person notices about their cameo: the private chat they talk to us in."""
     if not place.is_private:
         return
-    db.execute(
-        """INSERT INTO private_places (user_id, platform, place, platform_user_id, updated_at) VALUES (?, ?, ?, ?, ?)
-           ON CONFLICT (user_id, platform) DO UPDATE SET place = excluded.place, updated_at = excluded.updated_at""",
-        [
-            user_id,
-            place.platform,
-            Place(place.platform, place.channel_id, is_private=True).to_json(),
-            actor.user_id,
-            iso(now),
-        ],
-    )
+    private = Place(place.platform, place.channel_id, is_private=True)
+    cameo_rows.remember_private_place(db, user_id, place.platform, private.to_json(), actor.user_id, iso(now))

@@ -46,7 +46,7 @@ from model.likeness import (
     face_png,
     voice_wav,
 )
-from storage.database import insert, one
+from storage import cameos as cameo_rows
 
 if TYPE_CHECKING:
     from core.service import Sorabox
@@ -206,9 +206,8 @@ class Cameos:
             if get_cameo(db, handle) is not None:
                 raise CameoError(f"the handle @{handle} is taken; pick another")
             cameo_id = new_id()
-            insert(
+            cameo_rows.add(
                 db,
-                "cameos",
                 {
                     "id": cameo_id,
                     "owner_user_id": user_id,
@@ -316,14 +315,7 @@ class Cameos:
         Discord's `cameo:<user>` option; None when that person has none."""
 
         def load(db: sqlite_utils.Database) -> str | None:
-            row = one(
-                db,
-                """SELECT c.handle FROM cameos c JOIN identities i ON i.user_id = c.owner_user_id
-                   WHERE i.platform = ? AND i.platform_user_id = ? AND c.revoked_at IS NULL
-                   ORDER BY c.created_at LIMIT 1""",
-                [platform, platform_user_id],
-            )
-            return None if row is None else str(row["handle"])
+            return cameo_rows.first_live_handle_of_account(db, platform, platform_user_id)
 
         return await self.core.db.read(load)
 
@@ -333,14 +325,8 @@ class Cameos:
         guess). An off cameo still counts, so the prompt is refused with the reason rather than "no cameo"."""
 
         def load(db: sqlite_utils.Database) -> str | None:
-            rows = list(
-                db.query(
-                    """SELECT c.handle FROM cameos c JOIN identities i ON i.user_id = c.owner_user_id
-                       WHERE i.platform = ? AND i.platform_user_id = ? LIMIT 2""",
-                    [platform, platform_user_id],
-                )
-            )
-            return str(rows[0]["handle"]) if len(rows) == 1 else None
+            handles = cameo_rows.handles_of_account(db, platform, platform_user_id, limit=2)
+            return handles[0] if len(handles) == 1 else None
 
         return await self.core.db.read(load)
 
@@ -362,16 +348,7 @@ class Cameos:
         def load(db: sqlite_utils.Database) -> list[dict[str, Any]]:
             _, mine = self._owned(db, actor, handle)
             ids = [c.id for c in mine]
-            rows = db.query(
-                f"""SELECT u.clip_id, c.prompt, c.created_at, cam.handle,
-                           COALESCE(usr.display_name, 'someone') AS author
-                    FROM cameo_uses u JOIN clips c ON c.id = u.clip_id JOIN cameos cam ON cam.id = u.cameo_id
-                    LEFT JOIN users usr ON usr.id = c.user_id
-                    WHERE u.cameo_id IN ({",".join("?" for _ in ids)}) AND c.deleted_at IS NULL
-                    ORDER BY c.created_at DESC""",
-                ids,
-            )
-            return [dict(r) for r in rows]
+            return cameo_rows.clips_showing(db, ids)
 
         try:
             rows = await self.core.db.write(load)
@@ -391,13 +368,7 @@ class Cameos:
             user_id = jobstore.existing_user(db, actor)
             if user_id is None:
                 return None
-            row = one(
-                db,
-                """SELECT cam.handle FROM cameo_uses u JOIN cameos cam ON cam.id = u.cameo_id
-                   WHERE u.clip_id = ? AND cam.owner_user_id = ?""",
-                [clip_id, user_id],
-            )
-            return None if row is None else user_id
+            return None if cameo_rows.owner_handle_in_clip(db, clip_id, user_id) is None else user_id
 
         owner = await self.core.db.read(check)
         if owner is None:
@@ -419,9 +390,8 @@ class Cameos:
         def apply(db: sqlite_utils.Database) -> Cameo:
             now = self.now()
             owner, cameo = self._one_owned(db, actor, handle)
-            db.execute("DELETE FROM cameo_grants WHERE cameo_id = ?", [cameo.id])
             # The uses stay: a remix of a clip that shows this cameo must find it gone and refuse.
-            db.execute("DELETE FROM cameos WHERE id = ?", [cameo.id])
+            cameo_rows.delete(db, cameo.id)
             jobstore.audit(db, "cameo_deleted", now, user_id=owner, handle=cameo.handle)
             return cameo
 
@@ -461,10 +431,7 @@ class Cameos:
         if not command.confirm:
 
             def ask(db: sqlite_utils.Database) -> None:
-                db.execute(
-                    "INSERT OR REPLACE INTO forget_requests (user_id, requested_by, requested_at) VALUES (?, ?, ?)",
-                    [target, me, iso(self.now())],
-                )
+                cameo_rows.ask_forget(db, target, me, iso(self.now()))
 
             await self._write(ask)
             again = "forgetme confirm" if label is None else f"forgetme {command.target} confirm"
@@ -474,9 +441,7 @@ class Cameos:
                 f"Send `{again}` within {int(FORGET_CONFIRM_WINDOW.total_seconds() // 60)} minutes to go ahead.",
                 data={"needs_confirmation": True},
             )
-        request = await self.core.db.read(
-            lambda db: one(db, "SELECT * FROM forget_requests WHERE user_id = ? AND requested_by = ?", [target, me])
-        )
+        request = await self.core.db.read(lambda db: cameo_rows.forget_request(db, target, me))
         if request is None or self.now() - datetime.fromisoformat(request["requested_at"]) > FORGET_CONFIRM_WINDOW:
             return Reply("send `forgetme` first; then confirm within 10 minutes", ok=False)
         report = await self.forget_user(target, by="self" if label is None else me)
