@@ -121,3 +121,9 @@ def work_spans(db: sqlite_utils.Database, finished_after: str) -> list[dict[str,
             [finished_after],
         )
     )
+
+
+def has_active(db: sqlite_utils.Database, user_id: str) -> bool:
+    """Whether the user has a job queued, running or encoding."""
+    row = one(db, f"SELECT 1 AS x FROM jobs WHERE user_id = ? AND state IN {ACTIVE}", [user_id])
+    return row is not None

@@ -74,3 +74,19 @@ def named_on_platform(db: sqlite_utils.Database, platform: str, word: str) -> li
 def first_identity(db: sqlite_utils.Database, user_id: str) -> dict[str, Any] | None:
     """The person's oldest platform account: platform, platform_user_id."""
     return one(db, "SELECT platform, platform_user_id FROM identities WHERE user_id = ? ORDER BY id", [user_id])
+
+
+def identities_of(db: sqlite_utils.Database, user_id: str) -> list[dict[str, Any]]:
+    """The person's platform accounts, oldest first: platform, platform_user_id, display_name, created_at."""
+    return list(
+        db.query(
+            "SELECT platform, platform_user_id, display_name, created_at FROM identities WHERE user_id = ? ORDER BY id",
+            [user_id],
+        )
+    )
+
+
+def detach_identity(db: sqlite_utils.Database, user_id: str, platform: str) -> None:
+    """The user's account on `platform` is no longer theirs, nor is the private chat notices went to there."""
+    db.execute("DELETE FROM identities WHERE user_id = ? AND platform = ?", [user_id, platform])
+    db.execute("DELETE FROM private_places WHERE user_id = ? AND platform = ?", [user_id, platform])

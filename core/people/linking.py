@@ -21,9 +21,9 @@ from core.commands import Limits
 from core.errors import BadCommand
 from core.identity import Actor, Place
 from core.jobs import store as jobstore
-from core.people.merge import merge_users
-from core.records import ACTIVE_STATES, Reply, iso
-from storage.database import insert, one
+from core.records import Reply, iso
+from storage import jobs, links, users
+from storage.merge import merge_users
 
 if TYPE_CHECKING:
     from core.service import Sorabox
@@ -121,10 +121,7 @@ def is_private(place: Place) -> bool:
 def linked_accounts(db: sqlite_utils.Database, user_id: str) -> list[LinkedAccount]:
     return [
         LinkedAccount(r["platform"], r["platform_user_id"], r["display_name"] or r["platform_user_id"], r["created_at"])
-        for r in db.query(
-            "SELECT platform, platform_user_id, display_name, created_at FROM identities WHERE user_id = ? ORDER BY id",
-            [user_id],
-        )
+        for r in users.identities_of(db, user_id)
     ]
 
 
@@ -133,29 +130,20 @@ def _describe(accounts: list[LinkedAccount]) -> str:
 
 
 def wrong_tries(db: sqlite_utils.Database, actor: Actor, now: datetime) -> int:
-    row = one(
-        db,
-        "SELECT COUNT(*) AS n FROM link_failures WHERE platform = ? AND platform_user_id = ? AND failed_at > ?",
-        [actor.platform, actor.user_id, iso(now - WRONG_TRY_WINDOW)],
-    )
-    return int(row["n"]) if row else 0
+    return links.wrong_tries_since(db, actor.platform, actor.user_id, iso(now - WRONG_TRY_WINDOW))
 
 
 def _wrong(db: sqlite_utils.Database, actor: Actor, now: datetime, text: str) -> _Outcome:
-    insert(db, "link_failures", {"platform": actor.platform, "platform_user_id": actor.user_id, "failed_at": iso(now)})
-    # Old tries no longer count; pruning here keeps the table small without a background job.
-    db.execute("DELETE FROM link_failures WHERE failed_at <= ?", [iso(now - WRONG_TRY_WINDOW)])
+    links.add_wrong_try(db, actor.platform, actor.user_id, iso(now), forget_before=iso(now - WRONG_TRY_WINDOW))
     return _Outcome(False, text)
 
 
 def issue_code(db: sqlite_utils.Database, actor: Actor, now: datetime) -> str:
     """A fresh code for the actor's user; any earlier unused code of theirs stops working."""
     user_id = jobstore.user_for(db, actor, now)
-    db.execute("DELETE FROM link_codes WHERE user_id = ? AND used_at IS NULL", [user_id])
     code = new_code()
-    insert(
+    links.replace_code(
         db,
-        "link_codes",
         {
             "code_sha256": code_digest(code),
             "user_id": user_id,
@@ -174,7 +162,7 @@ def redeem_code(db: sqlite_utils.Database, actor: Actor, place: Place, code: str
     if wrong_tries(db, actor, now) >= MAX_WRONG_TRIES:
         minutes = int(WRONG_TRY_WINDOW.total_seconds() // 60)
         return _Outcome(False, f"too many wrong link codes; try again in {minutes} minutes")
-    row = one(db, "SELECT * FROM link_codes WHERE code_sha256 = ?", [code_digest(code)])
+    row = links.code(db, code_digest(code))
     if row is None:
         return _wrong(db, actor, now, "that link code is not right; check it, or send `link` on your other account")
     if row["used_at"] is not None:
@@ -185,7 +173,7 @@ def redeem_code(db: sqlite_utils.Database, actor: Actor, place: Place, code: str
         return _Outcome(False, "send this code from your other account, not from the one that asked for it")
     if not is_private(place):
         # Others have seen it now: burn it, so nobody else can join the person's account with it.
-        db.execute("UPDATE link_codes SET used_at = ? WHERE code_sha256 = ?", [iso(now), row["code_sha256"]])
+        links.use_code(db, row["code_sha256"], iso(now))
         return _Outcome(False, "that code was shown where others can see it, so I cancelled it; " + NOT_HERE)
     into = str(row["user_id"])
     source = jobstore.existing_user(db, actor)
@@ -202,23 +190,13 @@ def redeem_code(db: sqlite_utils.Database, actor: Actor, place: Place, code: str
         )
     if source is None:
         # A new account: nothing to merge, it simply becomes one more identity of the person.
-        insert(
-            db,
-            "identities",
-            {
-                "platform": actor.platform,
-                "platform_user_id": actor.user_id,
-                "user_id": into,
-                "display_name": actor.display_name,
-                "created_at": iso(now),
-            },
-        )
-    elif one(db, f"SELECT 1 AS x FROM jobs WHERE user_id = ? AND state IN {ACTIVE_STATES}", [source]):
+        users.add_identity(db, actor.platform, actor.user_id, into, actor.display_name, iso(now))
+    elif jobs.has_active(db, source):
         # A running job keeps its user id in memory and would file its clip under the merged-away user.
         return _Outcome(False, "this account has clips being made; link it once they are done (or `cancel` them)")
     else:
         merge_users(db, into=into, source=source)
-    db.execute("UPDATE link_codes SET used_at = ? WHERE code_sha256 = ?", [iso(now), row["code_sha256"]])
+    links.use_code(db, row["code_sha256"], iso(now))
     jobstore.audit(db, "accounts_linked", now, user_id=into, platform=actor.platform)
     accounts = linked_accounts(db, into)
     return _Outcome(True, f"linked: {_describe(accounts)} are now one person here, with one set of credits and clips")
@@ -233,9 +211,8 @@ def unlink_account(db: sqlite_utils.Database, actor: Actor, platform: str, now: 
     assert user_id is not None
     if platform not in {a.platform for a in accounts}:
         return _Outcome(False, f"no {platform[:32]} account is linked; linked: {_describe(accounts)}")
-    db.execute("DELETE FROM identities WHERE user_id = ? AND platform = ?", [user_id, platform])
-    # Notices must no longer reach the detached account's private chat.
-    db.execute("DELETE FROM private_places WHERE user_id = ? AND platform = ?", [user_id, platform])
+    # Notices must no longer reach the detached account's private chat either.
+    users.detach_identity(db, user_id, platform)
     jobstore.audit(db, "account_unlinked", now, user_id=user_id, platform=platform)
     left = linked_accounts(db, user_id)
     return _Outcome(
