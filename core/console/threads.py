@@ -18,7 +18,8 @@ import sqlite_utils
 from core.errors import SoraboxError
 from core.identity import Actor
 from core.records import ACTIVE_STATES, iso, new_id
-from storage.database import Database, insert, one
+from storage import web_threads
+from storage.database import Database
 
 MAX_TITLE = 80
 
@@ -107,7 +108,7 @@ class ActiveJob:
 
 
 def _thread(db: sqlite_utils.Database, thread_id: str) -> Thread | None:
-    row = one(db, "SELECT * FROM web_threads WHERE id = ?", [thread_id])
+    row = web_threads.thread(db, thread_id)
     return None if row is None else Thread.from_row(row)
 
 
@@ -122,9 +123,8 @@ class ConsoleThreads:
         title = " ".join(title.split())[:MAX_TITLE] or "a new thread"
         thread = Thread(new_id(), title, created_by, iso(self.clock()))
         await self.db.write(
-            lambda db: insert(
+            lambda db: web_threads.add_thread(
                 db,
-                "web_threads",
                 {"id": thread.id, "title": thread.title, "created_by": created_by, "created_at": thread.created_at},
             )
         )
@@ -140,14 +140,7 @@ class ConsoleThreads:
         """Shared threads, and the viewer's own inbox when it has one; the most recently active first."""
 
         def load(db: sqlite_utils.Database) -> list[Thread]:
-            rows = db.query(
-                """SELECT t.*, COUNT(m.id) AS n, MAX(m.created_at) AS last_at FROM web_threads t
-                   LEFT JOIN web_messages m ON m.thread_id = t.id
-                   WHERE t.owner_account_id IS NULL OR t.owner_account_id = ? GROUP BY t.id
-                   ORDER BY COALESCE(MAX(m.created_at), t.created_at) DESC LIMIT ?""",
-                [viewer, limit],
-            )
-            return [Thread.from_row(r) for r in rows]
+            return [Thread.from_row(r) for r in web_threads.threads_visible_to(db, viewer, limit)]
 
         return await self.db.read(load)
 
@@ -159,11 +152,10 @@ class ConsoleThreads:
             existing = _thread(db, account_id)
             if existing is not None:
                 return existing if existing.owner_account_id == account_id else None
-            if one(db, "SELECT id FROM web_accounts WHERE id = ?", [account_id]) is None:
+            if not web_threads.account_exists(db, account_id):
                 return None
-            insert(
+            web_threads.add_thread(
                 db,
-                "web_threads",
                 {
                     "id": account_id,
                     "title": "your notices",
@@ -208,10 +200,7 @@ class ConsoleThreads:
         def apply(db: sqlite_utils.Database) -> Message:
             if _thread(db, thread_id) is None:
                 raise UnknownThread(thread_id)
-            message_id = insert(db, "web_messages", row)
-            found = one(db, "SELECT * FROM web_messages WHERE id = ?", [message_id])
-            assert found is not None
-            return Message.from_row(found)
+            return Message.from_row(web_threads.add_message(db, row))
 
         return await self.db.write(apply)
 
@@ -219,66 +208,34 @@ class ConsoleThreads:
         """Messages after id `after`, oldest first (the newest `limit` when there are more)."""
 
         def load(db: sqlite_utils.Database) -> list[Message]:
-            rows = db.query(
-                "SELECT * FROM web_messages WHERE thread_id = ? AND id > ? ORDER BY id DESC LIMIT ?",
-                [thread_id, after, limit],
-            )
-            return [Message.from_row(r) for r in reversed(list(rows))]
+            return [Message.from_row(r) for r in web_threads.messages_after(db, thread_id, after, limit)]
 
         return await self.db.read(load)
 
     async def message(self, message_id: int) -> Message | None:
-        row = await self.db.read(lambda db: one(db, "SELECT * FROM web_messages WHERE id = ?", [message_id]))
+        row = await self.db.read(lambda db: web_threads.message(db, message_id))
         return None if row is None else Message.from_row(row)
 
     async def clip_message(self, clip_id: str) -> Message | None:
         """The message a clip was delivered as (the first, if it was posted twice)."""
-        row = await self.db.read(
-            lambda db: one(db, "SELECT * FROM web_messages WHERE clip_id = ? AND kind = 'clip' ORDER BY id", [clip_id])
-        )
+        row = await self.db.read(lambda db: web_threads.first_clip_message(db, clip_id))
         return None if row is None else Message.from_row(row)
 
     async def clip_ids(self, thread_id: str) -> list[str]:
         """Clips delivered into a thread that are not deleted, oldest first."""
-        rows = await self.db.read(
-            lambda db: list(
-                db.query(
-                    """SELECT clip_id FROM web_messages WHERE thread_id = ? AND kind = 'clip'
-                       AND clip_id IS NOT NULL AND deleted_at IS NULL ORDER BY id""",
-                    [thread_id],
-                )
-            )
-        )
-        return [r["clip_id"] for r in rows]
+        return await self.db.read(lambda db: web_threads.live_clip_ids(db, thread_id))
 
     async def mark_clip_deleted(self, clip_id: str) -> list[str]:
         """A clip was deleted: mark its messages, and return the threads that showed it."""
         now = iso(self.clock())
 
-        def apply(db: sqlite_utils.Database) -> list[str]:
-            threads = [
-                r["thread_id"]
-                for r in db.query("SELECT DISTINCT thread_id FROM web_messages WHERE clip_id = ?", [clip_id])
-            ]
-            db.execute(
-                "UPDATE web_messages SET deleted_at = ? WHERE clip_id = ? AND kind = 'clip' AND deleted_at IS NULL",
-                [now, clip_id],
-            )
-            return threads
-
-        return await self.db.write(apply)
+        return await self.db.write(lambda db: web_threads.mark_clip_deleted(db, clip_id, now))
 
     async def active_jobs(self, thread_id: str) -> list[ActiveJob]:
         """Jobs requested in this thread that are still queued or running."""
-        marks = ",".join("?" for _ in ACTIVE_STATES)
 
         def load(db: sqlite_utils.Database) -> list[ActiveJob]:
-            rows = db.query(
-                f"""SELECT id, kind, prompt, state, json_extract(requester, '$.display_name') AS requester FROM jobs
-                    WHERE json_extract(origin, '$.platform') = 'web' AND json_extract(origin, '$.channel_id') = ?
-                    AND state IN ({marks}) ORDER BY created_at""",
-                [thread_id, *ACTIVE_STATES],
-            )
+            rows = web_threads.jobs_asked_in(db, thread_id, ACTIVE_STATES)
             return [ActiveJob(r["id"], r["kind"], r["prompt"] or "", r["state"], r["requester"] or "") for r in rows]
 
         return await self.db.read(load)
@@ -312,30 +269,15 @@ async def recent_clips(
 
     Clips made in a private chat (a Telegram DM, a web inbox) are shown only to the person who made them.
     """
-    where = [
-        "c.deleted_at IS NULL",
-        """(COALESCE(json_extract(j.origin, '$.is_private'), 0) = 0 OR c.user_id =
-            (SELECT user_id FROM identities WHERE platform = ? AND platform_user_id = ?))""",
-    ]
-    params: list[Any] = [viewer.platform if viewer else "", viewer.user_id if viewer else ""]
-    if thread_id:
-        where.append("c.id IN (SELECT clip_id FROM web_messages WHERE thread_id = ? AND kind = 'clip')")
-        params.append(thread_id)
-    if person:
-        where.append("u.display_name = ? COLLATE NOCASE")
-        params.append(person.strip())
-    if cameo:
-        where.append("EXISTS (SELECT 1 FROM json_each(j.params, '$.cameos') WHERE lower(value) = ?)")
-        params.append(cameo.strip().lstrip("@").lower())
-
     def load(db: sqlite_utils.Database) -> list[GalleryClip]:
-        rows = db.query(
-            f"""SELECT c.id, c.kind, c.prompt, COALESCE(u.display_name, 'someone') AS author, c.parent_clip_id,
-                       c.created_at, c.seconds, c.width, c.height, j.params,
-                       (SELECT thread_id FROM web_messages m WHERE m.clip_id = c.id ORDER BY m.id LIMIT 1) AS thread_id
-                FROM clips c LEFT JOIN users u ON u.id = c.user_id LEFT JOIN jobs j ON j.id = c.job_id
-                WHERE {" AND ".join(where)} ORDER BY c.created_at DESC LIMIT ?""",
-            [*params, limit],
+        rows = web_threads.gallery(
+            db,
+            viewer_platform=viewer.platform if viewer else "",
+            viewer_account=viewer.user_id if viewer else "",
+            thread_id=thread_id or None,
+            person=person.strip() if person else None,
+            cameo=cameo.strip().lstrip("@").lower() if cameo else None,
+            limit=limit,
         )
         return [
             GalleryClip(
