@@ -23,7 +23,8 @@ from core.errors import SoraboxError
 from core.identity import Actor
 from core.jobs import store as jobstore
 from core.records import iso, new_id
-from storage.database import Database, insert, one
+from storage import users, web_accounts
+from storage.database import Database
 
 PLATFORM = "web"
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{1,31}$")
@@ -138,12 +139,12 @@ def check_password(password: str) -> str:
 
 
 def _account(db: sqlite_utils.Database, account_id: str) -> Account | None:
-    row = one(db, "SELECT * FROM web_accounts WHERE id = ? AND disabled_at IS NULL", [account_id])
+    row = web_accounts.active(db, account_id)
     return None if row is None else Account.from_row(row)
 
 
 def _by_name(db: sqlite_utils.Database, name: str) -> Account | None:
-    row = one(db, "SELECT * FROM web_accounts WHERE name = ? COLLATE NOCASE AND disabled_at IS NULL", [name.strip()])
+    row = web_accounts.active_by_name(db, name.strip())
     return None if row is None else Account.from_row(row)
 
 
@@ -157,8 +158,7 @@ class Accounts:
     # -- accounts ---------------------------------------------------------------------------------
 
     async def count(self) -> int:
-        row = await self.db.read(lambda db: one(db, "SELECT COUNT(*) AS n FROM web_accounts"))
-        return int(row["n"]) if row else 0
+        return await self.db.read(web_accounts.count)
 
     async def create(self, name: str, password: str | None = None, is_admin: bool = False) -> Account:
         """A new account; raises AccountError when the name is taken or the password too short."""
@@ -170,9 +170,8 @@ class Accounts:
             if _by_name(db, name) is not None:
                 raise AccountError(f"the name {name} is taken")
             account_id = new_id()
-            insert(
+            web_accounts.add(
                 db,
-                "web_accounts",
                 {
                     "id": account_id,
                     "name": name,
@@ -192,7 +191,7 @@ class Accounts:
         # The core's user for this account exists from the start, so service-admin rights hold at once.
         user_id = jobstore.user_for(db, account.actor, now)
         if account.is_admin:
-            db.execute("UPDATE users SET is_admin = 1 WHERE id = ?", [user_id])
+            users.set_admin(db, user_id)
         jobstore.audit(db, "web_account_created", now, user_id=user_id, name=account.name, admin=account.is_admin)
 
     async def ensure(self, name: str, is_admin: bool = False) -> Account:
@@ -204,16 +203,14 @@ class Accounts:
             account = _by_name(db, name)
             if account is None:
                 account_id = new_id()
-                insert(
-                    db,
-                    "web_accounts",
-                    {"id": account_id, "name": name, "is_admin": int(is_admin), "created_at": iso(now)},
+                web_accounts.add(
+                    db, {"id": account_id, "name": name, "is_admin": int(is_admin), "created_at": iso(now)}
                 )
                 account = _account(db, account_id)
                 assert account is not None
                 self._register(db, account, now)
             elif is_admin and not account.is_admin:
-                db.execute("UPDATE web_accounts SET is_admin = 1 WHERE id = ?", [account.id])
+                web_accounts.promote(db, account.id)
                 account = _account(db, account.id)
                 assert account is not None
                 self._register(db, account, now)
@@ -228,12 +225,7 @@ class Accounts:
         return await self.db.read(lambda db: _by_name(db, name))
 
     async def all(self) -> list[Account]:
-        return await self.db.read(
-            lambda db: [
-                Account.from_row(r)
-                for r in db.query("SELECT * FROM web_accounts WHERE disabled_at IS NULL ORDER BY name COLLATE NOCASE")
-            ]
-        )
+        return await self.db.read(lambda db: [Account.from_row(r) for r in web_accounts.all_active(db)])
 
     async def set_password(
         self, account_id: str, password: str, *, current: str | None = None, keep_session: str | None = None
@@ -242,26 +234,21 @@ class Accounts:
         shared computer cannot take the account over; every other session of the account ends."""
         hashed = hash_password(check_password(password))
         now = self.clock()
-        stored = "SELECT password_hash FROM web_accounts WHERE id = ?"
-        row = await self.db.read(lambda db: one(db, stored, [account_id]))
-        if row is not None and row["password_hash"] and not verify_password(current or "", row["password_hash"]):
+        stored = await self.db.read(lambda db: web_accounts.password_hash(db, account_id))
+        if stored is not None and not verify_password(current or "", stored):
             raise AccountError("your current password is not right")
         kept = _sha256(keep_session) if keep_session else ""
 
         def apply(db: sqlite_utils.Database) -> None:
-            db.execute("UPDATE web_accounts SET password_hash = ? WHERE id = ?", [hashed, account_id])
-            db.execute(
-                "UPDATE web_sessions SET ended_at = ? WHERE account_id = ? AND ended_at IS NULL AND id_sha256 != ?",
-                [iso(now), account_id, kept],
-            )
+            web_accounts.set_password(db, account_id, hashed)
+            web_accounts.end_other_sessions(db, account_id, kept, iso(now))
             jobstore.audit(db, "web_password_set", now, account_id=account_id)
 
         await self.db.write(apply)
 
     async def check_password(self, name: str, password: str) -> Account | None:
         """The account when name and password match; None otherwise (the same answer for either mistake)."""
-        sql = "SELECT * FROM web_accounts WHERE name = ? COLLATE NOCASE AND disabled_at IS NULL"
-        row = await self.db.read(lambda db: one(db, sql, [name.strip()]))
+        row = await self.db.read(lambda db: web_accounts.active_by_name(db, name.strip()))
         if row is None or not row["password_hash"]:
             # Hash anyway so a missing name takes as long as a wrong password.
             verify_password(password, hash_password("not-a-password", b"0" * 16))
@@ -282,24 +269,18 @@ class Accounts:
 
         def count_this_try(db: sqlite_utils.Database) -> None:
             # Old rows of every name go here, so the table holds at most one window of failures.
-            db.execute("DELETE FROM login_failures WHERE failed_at <= ?", [iso(now - SIGNIN_WINDOW)])
-            by_client = "SELECT COUNT(*) AS n FROM login_failures WHERE client_sha256 = ?"
-            for sql, params, limit in (
-                (by_client + " AND name_sha256 = ?", [who, key], SIGNIN_TRIES),
-                (by_client, [who], CLIENT_SIGNIN_TRIES),
-            ):
-                recent = one(db, sql, params)
-                if recent is not None and recent["n"] >= limit:
+            web_accounts.prune_failures(db, iso(now - SIGNIN_WINDOW))
+            for name_key, limit in ((key, SIGNIN_TRIES), (None, CLIENT_SIGNIN_TRIES)):
+                if web_accounts.failures(db, who, name_key) >= limit:
                     raise SigninLocked()
             # Counted as a failure before the hash is checked: guesses sent in parallel each see the
             # ones before them, so none slips past the limit while another's scrypt runs.
-            insert(db, "login_failures", {"name_sha256": key, "client_sha256": who, "failed_at": iso(now)})
+            web_accounts.add_failure(db, key, who, iso(now))
 
         await self.db.write(count_this_try)
         account = await self.check_password(name, password)
         if account is not None:
-            clear = "DELETE FROM login_failures WHERE name_sha256 = ? AND client_sha256 = ?"
-            await self.db.write(lambda db: db.execute(clear, [key, who]))
+            await self.db.write(lambda db: web_accounts.clear_failures(db, key, who))
         return account
 
     # -- one-time sign-in links -------------------------------------------------------------------
@@ -309,14 +290,8 @@ class Accounts:
         now = iso(self.clock())
 
         def load(db: sqlite_utils.Database) -> FirstStart:
-            signed_in = one(db, "SELECT 1 AS x FROM web_sessions LIMIT 1") is not None
-            row = one(
-                db,
-                """SELECT MAX(l.expires_at) AS until FROM web_signin_links l JOIN web_accounts a ON a.id = l.account_id
-                   WHERE a.is_admin = 1 AND a.disabled_at IS NULL AND l.used_at IS NULL AND l.expires_at > ?""",
-                [now],
-            )
-            return FirstStart(not signed_in, row["until"] if row else None)
+            signed_in = web_accounts.any_session(db)
+            return FirstStart(not signed_in, web_accounts.admin_link_valid_until(db, now))
 
         return await self.db.read(load)
 
@@ -330,7 +305,7 @@ class Accounts:
             "created_at": iso(now),
             "expires_at": iso(now + lifetime),
         }
-        await self.db.write(lambda db: insert(db, "web_signin_links", row))
+        await self.db.write(lambda db: web_accounts.add_link(db, row))
         return token
 
     async def peek_link_token(self, token: str) -> Account | None:
@@ -338,12 +313,8 @@ class Accounts:
         now = iso(self.clock())
 
         def load(db: sqlite_utils.Database) -> Account | None:
-            row = one(
-                db,
-                "SELECT account_id FROM web_signin_links WHERE token_sha256 = ? AND used_at IS NULL AND expires_at > ?",
-                [_sha256(token), now],
-            )
-            return None if row is None else _account(db, row["account_id"])
+            account_id = web_accounts.link_account(db, _sha256(token), now)
+            return None if account_id is None else _account(db, account_id)
 
         return await self.db.read(load)
 
@@ -352,15 +323,9 @@ class Accounts:
         now = iso(self.clock())
 
         def apply(db: sqlite_utils.Database) -> Account | None:
-            # The conditional UPDATE is what makes the link single-use, even for two requests at once.
-            cursor = db.execute(
-                "UPDATE web_signin_links SET used_at = ? WHERE token_sha256 = ? AND used_at IS NULL AND expires_at > ?",
-                [now, _sha256(token), now],
-            )
-            if cursor.rowcount != 1:
-                return None
-            row = one(db, "SELECT account_id FROM web_signin_links WHERE token_sha256 = ?", [_sha256(token)])
-            return None if row is None else _account(db, row["account_id"])
+            # Single use, even for two requests at once: see storage/web_accounts.py.
+            account_id = web_accounts.use_link(db, _sha256(token), now)
+            return None if account_id is None else _account(db, account_id)
 
         return await self.db.write(apply)
 
@@ -380,7 +345,7 @@ class Accounts:
         }
 
         def apply(db: sqlite_utils.Database) -> None:
-            insert(db, "web_sessions", row)
+            web_accounts.add_session(db, row)
             jobstore.audit(db, "web_signed_in", now, account_id=account.id, name=account.name)
 
         await self.db.write(apply)
@@ -391,11 +356,7 @@ class Accounts:
         now = iso(self.clock())
 
         def load(db: sqlite_utils.Database) -> Session | None:
-            row = one(
-                db,
-                "SELECT * FROM web_sessions WHERE id_sha256 = ? AND ended_at IS NULL AND expires_at > ?",
-                [_sha256(session_id), now],
-            )
+            row = web_accounts.live_session(db, _sha256(session_id), now)
             if row is None:
                 return None
             account = _account(db, row["account_id"])
@@ -405,5 +366,4 @@ class Accounts:
 
     async def end_session(self, session_id: str) -> None:
         now = iso(self.clock())
-        sql = "UPDATE web_sessions SET ended_at = ? WHERE id_sha256 = ?"
-        await self.db.write(lambda db: db.execute(sql, [now, _sha256(session_id)]))
+        await self.db.write(lambda db: web_accounts.end_session(db, _sha256(session_id), now))
