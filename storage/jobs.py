@@ -127,3 +127,9 @@ def has_active(db: sqlite_utils.Database, user_id: str) -> bool:
     """Whether the user has a job queued, running or encoding."""
     row = one(db, f"SELECT 1 AS x FROM jobs WHERE user_id = ? AND state IN {ACTIVE}", [user_id])
     return row is not None
+
+
+def ids_of_user_in_states(db: sqlite_utils.Database, user_id: str, states: tuple[str, ...]) -> list[str]:
+    marks = ",".join("?" for _ in states)
+    rows = db.query(f"SELECT id FROM jobs WHERE user_id = ? AND state IN ({marks})", [user_id, *states])
+    return [str(r["id"]) for r in rows]
