@@ -6,6 +6,7 @@ Read with `ast` from the files themselves, so an import inside a function or und
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 import pytest
@@ -102,3 +103,31 @@ from . import sibling
     assert violations(source, "bots.web.console", ("bots",)) == ["bots.storage", "bots.web"]
     # Same-named modules elsewhere are not confused with the forbidden package.
     assert violations("import coreutils\nimport storage_tools", "model.x", ("core", "storage")) == []
+
+
+SQL_STATEMENT = re.compile(r"^\s*(SELECT|INSERT|UPDATE|DELETE|REPLACE|WITH)\s")
+
+
+def sql_literals(source: str) -> list[int]:
+    """Lines of string literals (f-strings too) that start an SQL statement."""
+    lines = []
+    for node in ast.walk(ast.parse(source)):
+        text = node.value if isinstance(node, ast.Constant) else None
+        if isinstance(node, ast.JoinedStr) and node.values and isinstance(node.values[0], ast.Constant):
+            text = node.values[0].value
+        if isinstance(text, str) and SQL_STATEMENT.match(text):
+            lines.append(node.lineno)
+    # An f-string's first part is also visited on its own: one line is one finding.
+    return sorted(set(lines))
+
+
+def test_sql_lives_in_storage_not_in_the_core() -> None:
+    found = {
+        str(path.relative_to(ROOT)): lines for path in files_of("core") if (lines := sql_literals(path.read_text()))
+    }
+    assert not found, f"SQL in core/ (move it to a storage/ module of its table family): {found}"
+
+
+def test_the_sql_check_sees_plain_and_formatted_statements() -> None:
+    source = 'a = "SELECT * FROM jobs"\nb = f"""\n  UPDATE clips SET x = {1}"""\nc = "select nothing: prose"\n'
+    assert sql_literals(source) == [1, 2]
