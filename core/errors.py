@@ -48,6 +48,15 @@ class QuotaExceeded(SoraboxError):
         self.resets_at = resets_at
 
 
+class ClipTooLong(SoraboxError):
+    """The clip a job would make is longer than the service allows (a long stitch or a chain of extensions)."""
+
+    def __init__(self, seconds: float, limit: float) -> None:
+        super().__init__(f"a clip can be at most {limit:g} s long; this one would be {seconds:g} s")
+        self.seconds = seconds
+        self.limit = limit
+
+
 class QueueFull(SoraboxError):
     """The service's queue is at its bound."""
 

@@ -15,7 +15,7 @@ from typing import Any
 import sqlite_utils
 
 from core.commands import Extend, Generate, Remix, Reroll, Stitch
-from core.errors import QueueFull, QuotaExceeded, Refused, SoraboxError, TooManyJobs, UnknownClip
+from core.errors import ClipTooLong, QueueFull, QuotaExceeded, Refused, SoraboxError, TooManyJobs, UnknownClip
 from core.identity import Actor, Place
 from core.jobs import quotas
 from core.jobs import store as jobstore
@@ -53,6 +53,7 @@ class Admission:
 
         def plan(db: sqlite_utils.Database) -> tuple[dict[str, Any], int]:
             source = source_clip(db, command.clip_id)
+            self._check_length(source.seconds)  # a remix of a long stitch is made again at its length
             params = {
                 "sources": [source.id],
                 "seconds": source.seconds,
@@ -71,6 +72,8 @@ class Admission:
 
         def plan(db: sqlite_utils.Database) -> tuple[dict[str, Any], int]:
             source = source_clip(db, command.clip_id)
+            # The extended clip plays its source and then the new seconds: a chain of extensions is capped as a whole.
+            self._check_length(source.seconds + command.seconds)
             params = {
                 "sources": [source.id],
                 "seconds": command.seconds,
@@ -83,17 +86,23 @@ class Admission:
         return await self._admit(actor, place, "extend", command.prompt, plan, prompts)
 
     async def stitch(self, actor: Actor, place: Place, command: Stitch) -> Reply:
+        policy = self.k.settings.quota
+
         def plan(db: sqlite_utils.Database) -> tuple[dict[str, Any], int]:
             sources = [source_clip(db, clip_id) for clip_id in command.clip_ids]
+            seconds = sum(s.seconds for s in sources)
+            self._check_length(seconds)
+            width, height = sources[0].width, sources[0].height
             params = {
                 "sources": [s.id for s in sources],
-                "seconds": sum(s.seconds for s in sources),
-                "width": sources[0].width,
-                "height": sources[0].height,
+                "seconds": seconds,
+                "width": width,
+                "height": height,
                 "seed": 0,
             }
-            # Joining clips costs one credit: nothing is generated.
-            return params, 1
+            # Priced like any clip of its length and size: every source is decoded and the whole is encoded again,
+            # and a flat price let chained stitches grow to minutes of video for a few credits.
+            return params, policy.cost(seconds, width, height)
 
         sources = await self.k.db.read(lambda db: [source_clip(db, c) for c in command.clip_ids])
         prompt = " + ".join(s.prompt for s in sources)[: self.k.settings.limits.max_prompt_chars]
@@ -113,6 +122,11 @@ class Admission:
         return await self._admit(actor, place, job.kind, job.prompt, lambda db: (params, cost), [job.prompt])
 
     # -- the one path every job takes -------------------------------------------------------------
+
+    def _check_length(self, seconds: float) -> None:
+        limit = self.k.settings.limits.max_seconds
+        if seconds > limit + 1e-6:
+            raise ClipTooLong(round(seconds, 2), limit)
 
     def _moderate(self, texts: list[str], place: Place) -> tuple[str, str] | None:
         community = f"{place.platform}:{place.guild_id or place.channel_id}"

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -39,6 +40,9 @@ SHUTDOWN = "the service is restarting"
 CAPACITY_RECHECK_SECONDS = 1.0
 # How long the scheduler waits after the database refused to start a job.
 SCHEDULER_RETRY_SECONDS = 1.0
+# The highest frame rate a stored clip may have when it is a job's source; with the longest clip allowed, this bounds
+# how many frames (and so how much memory) decoding one source can take.
+MAX_SOURCE_FPS = 60
 
 
 @dataclass
@@ -282,7 +286,10 @@ class Runner:
             record = await self.k.db.read(partial(jobstore.get_clip, clip_id=clip_id))
             if record is None:
                 raise GenerationError(f"the source clip `{clip_id}` was deleted")
-            decoded = await asyncio.to_thread(decode_clip, self.k.media.path(record.media_sha256))
+            # A frame budget: whatever a stored file claims, no source decodes to more than the longest clip allowed.
+            budget = math.ceil(self.k.settings.limits.max_seconds * MAX_SOURCE_FPS)
+            path = self.k.media.path(record.media_sha256)
+            decoded = await asyncio.to_thread(partial(decode_clip, path, max_frames=budget))
             sources.append(SourceClip(record.id, record.prompt, record.backend, record.state, decoded))
         return GenerationRequest(
             kind=job.kind,  # type: ignore[arg-type]
