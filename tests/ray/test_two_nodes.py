@@ -282,6 +282,8 @@ async def test_a_gpu_box_joined_by_the_readme_steps_makes_clips_survives_losing_
         posted = sorted(m["job_id"] for m in messages if m["kind"] == "clip")
         assert posted == sorted(first + second + third)
     assert process.returncode == 0
+    # Exactly one request was sent again: the GPU box's job, once (the bridge logs each retry).
+    assert service_log(main).count("retrying once on another") == 1, service_log(main)
     # -- the ledger balances: one reserve and one commit per job ------------------------------------------
     db = sqlite_utils.Database(main.root / "data" / "sorabox.db")
     try:
