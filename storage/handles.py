@@ -32,6 +32,4 @@ def holder(db: sqlite_utils.Database, platform: str, handle: str) -> dict[str, A
 
 
 def drop_account(db: sqlite_utils.Database, platform: str, platform_user_id: str) -> None:
-    db.execute(
-        "DELETE FROM platform_handles WHERE platform = ? AND platform_user_id = ?", [platform, platform_user_id]
-    )
+    db.execute("DELETE FROM platform_handles WHERE platform = ? AND platform_user_id = ?", [platform, platform_user_id])

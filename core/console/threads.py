@@ -269,6 +269,7 @@ async def recent_clips(
 
     Clips made in a private chat (a Telegram DM, a web inbox) are shown only to the person who made them.
     """
+
     def load(db: sqlite_utils.Database) -> list[GalleryClip]:
         rows = web_threads.gallery(
             db,
