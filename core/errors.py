@@ -57,6 +57,18 @@ class ClipTooLong(SoraboxError):
         self.limit = limit
 
 
+class JobTooBig(SoraboxError):
+    """The job would need more memory than one job may take on this service."""
+
+    def __init__(self, needed: int, limit: int) -> None:
+        super().__init__(
+            f"this would need about {needed / 2**30:.1f} GB of memory and one job may use {limit / 2**30:.1f} GB; "
+            "ask for fewer seconds or a smaller size"
+        )
+        self.needed = needed
+        self.limit = limit
+
+
 class QueueFull(SoraboxError):
     """The service's queue is at its bound."""
 

@@ -163,6 +163,8 @@ class Settings:
     # The name in the watermark, the C2PA manifest and cameo consent texts.
     service_name: str = "sorabox"
     cameo_max_bytes: int = CAMEO_MAX_BYTES
+    # The most memory one job may take (core/jobs/resources.py estimates it at admission): SORABOX_JOB_MEMORY_MB.
+    job_memory_bytes: int = 6 * 2**30
     # Seconds a clip's generation takes before any has been measured; queue estimates start here.
     initial_estimate_seconds: float = 10.0
     environ: Mapping[str, str] = field(default_factory=dict, repr=False)
@@ -207,6 +209,7 @@ class Settings:
             output_check=OutputCheckPolicy.from_environ(env),
             service_name=env.get("SORABOX_SERVICE_NAME", "sorabox"),
             cameo_max_bytes=_int(env, "SORABOX_CAMEO_MAX_BYTES", CAMEO_MAX_BYTES),
+            job_memory_bytes=_int(env, "SORABOX_JOB_MEMORY_MB", 6 * 1024) * 2**20,
             environ=env,
             config_path=config_path(environ, toml_path),
         )

@@ -19,6 +19,7 @@ from core.errors import ClipTooLong, QueueFull, QuotaExceeded, Refused, SoraboxE
 from core.identity import Actor, Place
 from core.jobs import quotas
 from core.jobs import store as jobstore
+from core.jobs.resources import check_job_memory, job_memory_bytes
 from core.jobs.runner import Runner
 from core.kernel import Kernel
 from core.ops import counters
@@ -123,6 +124,15 @@ class Admission:
 
     # -- the one path every job takes -------------------------------------------------------------
 
+    def _check_memory(self, db: sqlite_utils.Database, kind: str, params: dict[str, Any]) -> None:
+        """Refuse a job whose frames would not fit in what one job may take (SORABOX_JOB_MEMORY_MB)."""
+        found = [jobstore.get_clip(db, clip_id) for clip_id in params.get("sources", [])]
+        sources = [(c.seconds, c.width, c.height) for c in found if c is not None]
+        # An extension's clip plays its source and then the new seconds.
+        seconds = float(params["seconds"]) + (sources[0][0] if kind == "extend" and sources else 0.0)
+        needed = job_memory_bytes(seconds, int(params["width"]), int(params["height"]), sources)
+        check_job_memory(needed, self.k.settings.job_memory_bytes)
+
     def _check_length(self, seconds: float) -> None:
         limit = self.k.settings.limits.max_seconds
         if seconds > limit + 1e-6:
@@ -170,6 +180,7 @@ class Admission:
                         db, user_id=user_id, actor=actor, place=place, kind=kind, prompt=prompt, params=params
                     )
                 )
+            self._check_memory(db, kind, params)
             if jobstore.count_active(db, user_id) >= settings.max_jobs_per_user:
                 raise TooManyJobs(settings.max_jobs_per_user)
             if jobstore.count_queued(db) >= settings.max_queue:
