@@ -168,6 +168,7 @@ class Relay:
         self.machine = machine
         self.port = port
         self.server: asyncio.Server | None = None
+        self.clients: set[asyncio.StreamWriter] = set()
 
     @property
     def url(self) -> str:
@@ -181,19 +182,25 @@ class Relay:
     async def __aexit__(self, *exc: object) -> None:
         assert self.server is not None
         self.server.close()
+        for client in list(self.clients):  # a connection still open ends its two copies
+            client.close()
         await self.server.wait_closed()
 
     async def _pipe(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        sock = await asyncio.to_thread(self.machine.socket)
-        sock.setblocking(False)
+        self.clients.add(writer)
         try:
-            await asyncio.get_running_loop().sock_connect(sock, ("127.0.0.1", self.port))
-        except OSError:
-            sock.close()
-            writer.close()
-            return
-        inner_reader, inner_writer = await asyncio.open_connection(sock=sock)
-        await asyncio.gather(_copy(reader, inner_writer), _copy(inner_reader, writer))
+            sock = await asyncio.to_thread(self.machine.socket)
+            sock.setblocking(False)
+            try:
+                await asyncio.get_running_loop().sock_connect(sock, ("127.0.0.1", self.port))
+            except OSError:
+                sock.close()
+                writer.close()
+                return
+            inner_reader, inner_writer = await asyncio.open_connection(sock=sock)
+            await asyncio.gather(_copy(reader, inner_writer), _copy(inner_reader, writer))
+        finally:
+            self.clients.discard(writer)
 
 
 async def _copy(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
