@@ -112,3 +112,53 @@ def test_the_seconds_estimate_scales_with_the_card_and_the_plan():
     assert h200 is not None and 3.5 < h200 < 5.0  # 8 x 0.5 s eager forwards + decode (MODELS.md)
     assert rtx is not None and rtx > 4 * h200
     assert seconds_per_clip(sizes, clip, 8, "gpu", "Some Unknown Card") is None
+
+
+def _full_size_configs(folder: Path) -> None:
+    """Give a tiny folder the full-size LTX-2.3 transformer and Gemma-3-12B configs (the weights stay tiny): what
+    doctor reads before loading is the configs, so this is what it sees in a real download."""
+    import json
+
+    from model.ltx2.sizes import GEMMA3_12B, LTX23_TRANSFORMER
+
+    transformer = folder / "transformer" / "config.json"
+    config = json.loads(transformer.read_text())
+    config.update(LTX23_TRANSFORMER, num_attention_heads=32, attention_head_dim=128, cross_attention_dim=4096,
+                  audio_num_attention_heads=32, audio_attention_head_dim=64, audio_cross_attention_dim=2048,
+                  num_layers=48, in_channels=128, out_channels=128, audio_in_channels=128, audio_out_channels=128,
+                  caption_channels=3840)
+    transformer.write_text(json.dumps(config))
+    text_encoder = folder / "text_encoder" / "config.json"
+    config = json.loads(text_encoder.read_text())
+    config["text_config"].update(GEMMA3_12B["text_config"])
+    config["vision_config"].update(GEMMA3_12B["vision_config"])
+    text_encoder.write_text(json.dumps(config))
+
+
+@pytest.mark.parametrize(
+    ("card_gb", "code", "line"),
+    [
+        # The VAEs and connectors stay tiny here (their sizes come from the weights files), so the peaks are about
+        # 9 GB below the real model's (README's table).
+        (16, 1, "✗ plan       the LTX-2 model does not fit on a card with 16 GB"),
+        (24, 0, "✓ plan       plan group-offload with VAE tiling: about 21.3 GB at its peak"),
+        (48, 0, "✓ plan       plan fp8 with VAE tiling: about 38.3 GB at its peak"),
+        (80, 0, "✓ plan       plan text-offload with VAE tiling: about 56.8 GB at its peak"),
+    ],
+)
+def test_doctor_plans_from_a_full_size_folders_configs(
+    tiny_ltx2_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+    card_gb: int, code: int, line: str,
+):
+    folder = tmp_path / "LTX-2.3-Diffusers"
+    shutil.copytree(tiny_ltx2_dir, folder)
+    (folder / "sorabox-tiny-model.txt").unlink()
+    _full_size_configs(folder)
+    monkeypatch.setenv("SORABOX_CONFIG", str(tmp_path / "none.toml"))
+    monkeypatch.setenv("SORABOX_LTX2_MEMORY_GB", str(card_gb))
+
+    assert main(["doctor", "--backend", "ltx2", "--model-dir", str(folder)]) == code
+
+    report = capsys.readouterr().out
+    assert "LTX-2.3; transformer 18.99 B, text encoder 12.20 B" in report
+    assert line in report
