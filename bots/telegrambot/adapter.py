@@ -19,7 +19,6 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from aiohttp import web
 from telegram import (
     BotCommand,
-    CallbackQuery,
     Chat,
     ForceReply,
     Message,
@@ -41,6 +40,8 @@ from telegram.ext import Application, CallbackQueryHandler, ContextTypes, Messag
 from bots.common.events import EventDispatch
 from bots.common.outbox import Backoff, DeliveryWorker
 from bots.telegrambot import render
+from bots.telegrambot.buttons import Buttons
+from bots.telegrambot.cameo_upload import CameoUpload, cameo_video
 from bots.telegrambot.delivery import TelegramDelivery
 from bots.telegrambot.mentions import Mentions
 from bots.telegrambot.progress import TelegramProgress
@@ -48,7 +49,7 @@ from bots.telegrambot.settings import TelegramSettings
 from bots.telegrambot.updates import DurableUpdates
 from bots.telegrambot.waits import retry_seconds
 from core.commands import ID_PATTERN, split_command
-from core.errors import SoraboxError, UnknownClip
+from core.errors import UnknownClip
 from core.events import (
     ClipDeleted,
     Subscription,
@@ -114,6 +115,8 @@ class TelegramAdapter:
             .updater(None)
         )
         self.app = builder.build()
+        self.buttons = Buttons(self)
+        self.cameo_upload = CameoUpload(self)
         self.updates = DurableUpdates(
             self.app.bot,
             core.inbox,
@@ -124,7 +127,7 @@ class TelegramAdapter:
             retry_max=settings.retry_max_seconds,
         )
         self.app.add_handler(MessageHandler(filters.ALL & ~filters.UpdateType.EDITED, self._on_message))
-        self.app.add_handler(CallbackQueryHandler(self._on_callback))
+        self.app.add_handler(CallbackQueryHandler(self.buttons.on_callback))
         self.app.add_error_handler(self._on_error)
         self.mentions = Mentions(core, cameos=self.cameos)
         self._webhook_secret = settings.webhook_secret or secrets.token_urlsafe(32)
@@ -319,17 +322,17 @@ class TelegramAdapter:
         return message
 
     @staticmethod
-    def _actor(user: User, is_admin: bool = False) -> Actor:
+    def actor(user: User, is_admin: bool = False) -> Actor:
         return Actor(platform=PLATFORM, user_id=str(user.id), display_name=user.full_name, is_admin=is_admin)
 
     @staticmethod
-    def _thread_of(message: Message) -> int | None:
+    def thread_of(message: Message) -> int | None:
         # Only forum topics are threads we post into; in plain groups message_thread_id marks a reply chain.
         return message.message_thread_id if message.is_topic_message else None
 
-    def _place(self, message: Message) -> Place:
+    def place(self, message: Message) -> Place:
         chat = message.chat
-        thread = self._thread_of(message)
+        thread = self.thread_of(message)
         return Place(
             platform=PLATFORM,
             channel_id=str(chat.id),
@@ -341,7 +344,7 @@ class TelegramAdapter:
             request_key=f"telegram:message:{chat.id}:{message.message_id}",
         )
 
-    async def _is_admin(self, chat: Chat, user: User) -> bool:
+    async def is_admin(self, chat: Chat, user: User) -> bool:
         """Whether Telegram says `user` administers `chat` (cached for a minute)."""
         if chat.type == Chat.PRIVATE:
             return False
@@ -370,8 +373,8 @@ class TelegramAdapter:
         private = chat.type == Chat.PRIVATE
         source_clip = await self._clip_replied_to(message)
         text = message.text
-        if text is None and self._cameo_upload(message) is not None:
-            await self._create_cameo(message, user)
+        if text is None and cameo_video(message) is not None:
+            await self.cameo_upload.create(message, user)
             return
         if text is None:
             if message.new_chat_members or message.forum_topic_created or message.left_chat_member:
@@ -382,7 +385,7 @@ class TelegramAdapter:
                     if source_clip
                     else "Send me a text prompt, for example: <code>a red ball bounces on a wooden floor</code>"
                 )
-                await self.send_text(chat.id, hint, thread_id=self._thread_of(message), reply_to=message.message_id)
+                await self.send_text(chat.id, hint, thread_id=self.thread_of(message), reply_to=message.message_id)
             return
         if text.startswith("/"):
             head = text.split(maxsplit=1)[0]
@@ -395,59 +398,6 @@ class TelegramAdapter:
         elif private:
             await self._respond(message, user, f"sora {await self.mentions.as_cameos(message)}")
         # Other group chatter is not for us (in privacy mode Telegram does not even send it).
-
-    @staticmethod
-    def _cameo_upload(message: Message) -> str | None:
-        """The file id of a video sent with the caption `/cameo create ...`, else None."""
-        name, rest = split_command(message.caption or "")
-        if name != "cameo" or not rest.lower().startswith("create"):
-            return None
-        if message.video is not None:
-            return message.video.file_id
-        if message.video_note is not None:
-            return message.video_note.file_id
-        document = message.document
-        if document is not None and (document.mime_type or "").startswith("video/"):
-            return document.file_id
-        return None
-
-    async def _create_cameo(self, message: Message, user: User) -> None:
-        """`/cameo create <handle> [name]` with a reference video: download it and hand it to the cameo service."""
-        chat, thread = message.chat, self._thread_of(message)
-        parser = getattr(self.core, "parsers", {}).get("cameo")
-        if self.cameos is None or parser is None:
-            await self.send_text(chat.id, "Cameos are not enabled on this service.", thread_id=thread,
-                                  reply_to=message.message_id)
-            return
-        _, rest = split_command(message.caption or "")
-        try:
-            command = parser(rest, self.core.settings.limits)
-        except SoraboxError as exc:
-            await self._answer_reply(Reply(str(exc), ok=False), chat.id, thread, message.message_id)
-            return
-        if chat.type != Chat.PRIVATE:
-            # A reference video is personal: not even downloaded from a group.
-            reply = Reply("create cameos in a private chat with me, not in a group", ok=False)
-            await self._answer_reply(reply, chat.id, thread, message.message_id)
-            return
-        file_id = self._cameo_upload(message)
-        assert file_id is not None
-        try:
-            file = await self._call(lambda: self.app.bot.get_file(file_id), attempts=3)
-            data = bytes(await self._call(lambda: file.download_as_bytearray(), attempts=3))
-        except BadRequest as exc:
-            if "too big" not in str(exc).lower():
-                raise
-            reply = Reply(
-                "that video is too big for me to download (Telegram's cloud Bot API gives bots 20 MB at most); "
-                "please send a shorter one",
-                ok=False,
-            )
-            await self._answer_reply(reply, chat.id, thread, message.message_id)
-            return
-        actor = self._actor(user)
-        reply = await self.cameos.create(actor, self._place(message), command.handle, data, command.text or None)
-        await self._answer_reply(reply, chat.id, thread, message.message_id)
 
     async def _clip_replied_to(self, message: Message) -> str | None:
         """The clip a message replies to: a posted clip, or the bot's 'what should the remix be' question."""
@@ -476,7 +426,7 @@ class TelegramAdapter:
             first = rest.split(maxsplit=1)[0].lower() if rest.split() else ""
             if not ID_PATTERN.match(first):
                 if name == "remix" and not rest.strip():
-                    await self._ask_for_remix(message.chat.id, self._thread_of(message), message.message_id, user,
+                    await self.ask_for_remix(message.chat.id, self.thread_of(message), message.message_id, user,
                                               source_clip)
                     return
                 rest = f"{source_clip} {rest}"
@@ -490,12 +440,12 @@ class TelegramAdapter:
 
     async def _respond(self, message: Message, user: User, command: str, *, needs_admin: bool = False) -> None:
         """Run one command for the person who sent `message` and answer it in the same chat and topic."""
-        is_admin = needs_admin and await self._is_admin(message.chat, user)
-        place = self._place(message)
-        reply = await self.core.handle_text(self._actor(user, is_admin), place, command)
-        await self._answer_reply(reply, message.chat.id, self._thread_of(message), message.message_id)
+        is_admin = needs_admin and await self.is_admin(message.chat, user)
+        place = self.place(message)
+        reply = await self.core.handle_text(self.actor(user, is_admin), place, command)
+        await self.answer_reply(reply, message.chat.id, self.thread_of(message), message.message_id)
 
-    async def _answer_reply(self, reply: Reply, chat_id: int, thread_id: int | None, reply_to: int) -> None:
+    async def answer_reply(self, reply: Reply, chat_id: int, thread_id: int | None, reply_to: int) -> None:
         status = self.progress.claim(reply, chat_id, thread_id, reply_to)
         if reply.tree is not None:
             text = render.tree_html(reply.tree, reply.clip_id)
@@ -505,7 +455,7 @@ class TelegramAdapter:
         if status is not None:
             self.progress.shown_as(status, sent.message_id, reply.text)
 
-    async def _ask_for_remix(
+    async def ask_for_remix(
         self, chat_id: int, thread_id: int | None, reply_to: int | None, user: User, clip_id: str
     ) -> None:
         mention = f'<a href="tg://user?id={user.id}">{html.escape(user.first_name, quote=False)}</a>'
@@ -516,60 +466,6 @@ class TelegramAdapter:
             reply_to=reply_to,
             markup=ForceReply(selective=True, input_field_placeholder="describe the remix"),
         )
-
-    # ------------------------------------------------------------------------------------ buttons
-    async def _on_callback(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        """A button under a clip. The query is always answered, whatever happens."""
-        query = update.callback_query
-        if query is None:
-            return
-        answered = False
-
-        async def answer(text: str, alert: bool = False) -> None:
-            nonlocal answered
-            if not answered:
-                answered = True
-                with contextlib.suppress(TelegramError):
-                    await self._call(lambda: query.answer(render.cut(text, 200), show_alert=alert), attempts=3)
-
-        try:
-            await self._button(query, answer)
-        finally:
-            await answer("Something went wrong; please try again.", alert=True)
-
-    async def _button(self, query: CallbackQuery, answer: Callable[[str, bool], Awaitable[None]]) -> None:
-        parsed = render.parse_button(query.data)
-        message = query.message
-        if parsed is None or not isinstance(message, Message):
-            await answer("This button no longer works.", True)
-            return
-        action, clip_id = parsed
-        user, chat = query.from_user, message.chat
-        thread_id = self._thread_of(message)
-        if action == "rmx":
-            try:
-                await self.core.clip(clip_id)
-            except UnknownClip as exc:
-                await answer(str(exc), True)
-                return
-            await answer("Reply to my question with your remix prompt.", False)
-            await self._ask_for_remix(chat.id, thread_id, message.message_id, user, clip_id)
-            return
-        command = {"ext": f"extend {clip_id}", "rr": f"reroll {clip_id}", "del": f"delete {clip_id}"}[action]
-        is_admin = action == "del" and await self._is_admin(chat, user)
-        place = Place(
-            platform=PLATFORM,
-            channel_id=str(chat.id),
-            guild_id=None if chat.type == Chat.PRIVATE else str(chat.id),
-            thread_id=str(thread_id) if thread_id is not None else None,
-            reply_to=str(message.message_id),
-            is_private=chat.type == Chat.PRIVATE,
-            request_key=f"telegram:button:{query.id}",
-        )
-        reply = await self.core.handle_text(self._actor(user, is_admin), place, command)
-        await answer(reply.text.replace("`", ""), not reply.ok)
-        if reply.ok and reply.job_id:
-            await self._answer_reply(reply, chat.id, thread_id, message.message_id)
 
     # ------------------------------------------------------------------------------------ events
     async def _clip_deleted(self, event: ClipDeleted) -> None:
@@ -604,7 +500,7 @@ class TelegramAdapter:
                 await self.send_text(
                     message.chat.id,
                     "⚠️ Something went wrong on our side; please try again in a moment.",
-                    thread_id=self._thread_of(message),
+                    thread_id=self.thread_of(message),
                     reply_to=message.message_id,
                 )
 

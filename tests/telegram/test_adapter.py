@@ -209,7 +209,7 @@ async def test_bad_input_gets_a_short_explanation_and_nothing_breaks(tmp_path: P
         # A button under a clip deleted meanwhile: answered, with the reason, and nothing else happens.
         clip_id = clip_id_of(clip)
         reply = await core.handle_text(
-            TelegramAdapter._actor(_user(erin)), _private_place(chat), f"delete {clip_id}"
+            TelegramAdapter.actor(_user(erin)), _private_place(chat), f"delete {clip_id}"
         )
         assert reply.ok
         await server.wait_for(lambda: (chat.id, clip["message_id"]) in server.deleted)
@@ -542,7 +542,7 @@ async def test_an_adapter_started_while_telegram_is_down_connects_when_it_is_bac
                 adapter_context = running_adapter(core, server)
                 await adapter_context.__aenter__()  # returns although getMe failed
                 await core.handle_text(  # a clip made meanwhile (e.g. through the console) waits in the outbox
-                    TelegramAdapter._actor(_user(yara)), _private_place(chat), "sora a moth near a lamp"
+                    TelegramAdapter.actor(_user(yara)), _private_place(chat), "sora a moth near a lamp"
                 )
             try:
                 await clip_in(server, chat)
