@@ -83,6 +83,7 @@ class ClipRecord:
     metadata: dict[str, Any]
     created_at: str
     seed: int | None = None
+    private: bool = False  # made in a private chat: only its maker sees it (core/clips/visibility.py)
 
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> ClipRecord:
@@ -106,6 +107,7 @@ class ClipRecord:
             metadata=metadata,
             created_at=row["created_at"],
             seed=metadata.get("seed"),
+            private=bool(row.get("private") or 0),
         )
 
 

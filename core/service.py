@@ -264,9 +264,9 @@ class Sorabox:
     async def posts_of_clip(self, clip_id: str) -> list[PostRef]:
         return await self.library.posts_of_clip(clip_id)
 
-    async def lineage(self, clip_id: str) -> LineageNode:
-        """The whole remix tree the clip belongs to, from its root."""
-        return await self.library.lineage(clip_id)
+    async def lineage(self, clip_id: str, viewer: Actor | None = None) -> LineageNode:
+        """The whole remix tree the clip belongs to, from its root, as `viewer` may see it (no one: public clips)."""
+        return await self.library.lineage(clip_id, viewer)
 
     async def jobs_of(self, actor: Actor, recent: int = 5) -> list[JobSummary]:
         """A person's waiting and running jobs, then their most recent finished ones."""

@@ -8,9 +8,11 @@ import sqlite_utils
 
 from storage.database import insert, one
 
-# Every clip read carries its author's current display name.
-CLIP_SELECT = """SELECT c.*, COALESCE(u.display_name, 'someone') AS author FROM clips c
-                 LEFT JOIN users u ON u.id = c.user_id"""
+# Every clip read carries its author's current display name, and whether it was made in a private chat (the rule
+# for who may see such a clip is core/clips/visibility.py).
+CLIP_SELECT = """SELECT c.*, COALESCE(u.display_name, 'someone') AS author,
+                 COALESCE(json_extract(j.origin, '$.is_private'), 0) AS private FROM clips c
+                 LEFT JOIN users u ON u.id = c.user_id LEFT JOIN jobs j ON j.id = c.job_id"""
 
 
 def add(db: sqlite_utils.Database, row: dict[str, Any]) -> None:

@@ -100,7 +100,7 @@ class ChatApi:
             if clip_id in covered:
                 continue
             try:
-                tree = await self.core.lineage(clip_id)
+                tree = await self.core.lineage(clip_id, session.account.actor)
             except UnknownClip:
                 continue
             covered.update(node.clip_id for _, node in tree.walk())

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import sqlite_utils
 
+from core.clips import visibility
 from core.clips.lineage import build_lineage, posts_of, render_tree
 from core.commands import Tree
 from core.errors import NotAllowed, UnknownClip
@@ -40,12 +41,12 @@ class ClipLibrary:
     async def posts_of_clip(self, clip_id: str) -> list[PostRef]:
         return await self.k.db.read(lambda db: posts_of(db, clip_id))
 
-    async def lineage(self, clip_id: str) -> LineageNode:
-        """The whole remix tree the clip belongs to, from its root."""
-        return await self.k.db.read(lambda db: build_lineage(db, clip_id))
+    async def lineage(self, clip_id: str, viewer: Actor | None = None) -> LineageNode:
+        """The remix tree the clip belongs to, from its root, as `viewer` may see it (core/clips/visibility.py)."""
+        return await self.k.db.read(lambda db: build_lineage(db, clip_id, visibility.viewer_of(db, viewer)))
 
     async def tree(self, actor: Actor, place: Place, command: Tree) -> Reply:
-        tree = await self.lineage(command.clip_id)
+        tree = await self.lineage(command.clip_id, actor)
         return Reply(render_tree(tree, command.clip_id), tree=tree, clip_id=command.clip_id)
 
     async def delete(self, actor: Actor, place: Place, clip_id: str) -> Reply:
@@ -53,7 +54,7 @@ class ClipLibrary:
         k = self.k
 
         def delete(db: sqlite_utils.Database) -> tuple[ClipRecord, list[PostRef], bool]:
-            clip = source_clip(db, clip_id)
+            clip = source_clip(db, clip_id, actor)
             user_id = jobstore.existing_user(db, actor)
             origin = _clip_origin(db, clip)
             admin_here = actor.is_admin and origin is not None and same_community(origin, place)

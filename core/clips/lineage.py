@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlite_utils
 
+from core.clips.visibility import PRIVATE_CLIP, visible
 from core.errors import UnknownClip
 from core.events import PostRef
 from core.identity import Place
@@ -21,9 +22,11 @@ def posts_of(db: sqlite_utils.Database, clip_id: str) -> list[PostRef]:
     return posts
 
 
-def build_lineage(db: sqlite_utils.Database, clip_id: str) -> LineageNode:
+def build_lineage(db: sqlite_utils.Database, clip_id: str, viewer_user_id: str | None = None) -> LineageNode:
+    """The tree from the clip's root; someone else's private clips in it keep their place but not their prompt,
+    author or posts (core/clips/visibility.py)."""
     clip = jobstore.get_clip(db, clip_id, include_deleted=True)
-    if clip is None:
+    if clip is None or not visible(clip, viewer_user_id):
         raise UnknownClip(clip_id)
     root = clip
     seen = {root.id}
@@ -38,13 +41,14 @@ def build_lineage(db: sqlite_utils.Database, clip_id: str) -> LineageNode:
         children: tuple[LineageNode, ...] = ()
         if depth < 50:
             children = tuple(node(ClipRecord.from_row(r), depth + 1) for r in clips.children(db, record.id))
+        shown = visible(record, viewer_user_id)
         return LineageNode(
             clip_id=record.id,
             kind=record.kind,
-            prompt=record.prompt,
-            author=record.author,
+            prompt=record.prompt if shown else PRIVATE_CLIP,
+            author=record.author if shown else "someone",
             created_at=record.created_at,
-            posts=tuple(posts_of(db, record.id)),
+            posts=tuple(posts_of(db, record.id)) if shown else (),
             children=children,
             deleted=clips.is_deleted(db, record.id),
         )

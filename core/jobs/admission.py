@@ -14,8 +14,9 @@ from typing import Any
 
 import sqlite_utils
 
+from core.clips import visibility
 from core.commands import Extend, Generate, Remix, Reroll, Stitch
-from core.errors import ClipTooLong, QueueFull, QuotaExceeded, Refused, SoraboxError, TooManyJobs, UnknownClip
+from core.errors import ClipTooLong, QueueFull, QuotaExceeded, Refused, SoraboxError, TooManyJobs
 from core.identity import Actor, Place
 from core.jobs import quotas
 from core.jobs import store as jobstore
@@ -53,7 +54,7 @@ class Admission:
         seed = command.seed
 
         def plan(db: sqlite_utils.Database) -> tuple[dict[str, Any], int]:
-            source = source_clip(db, command.clip_id)
+            source = source_clip(db, command.clip_id, actor)
             self._check_length(source.seconds)  # a remix of a long stitch is made again at its length
             params = {
                 "sources": [source.id],
@@ -72,7 +73,7 @@ class Admission:
         prompts: list[str] = [command.prompt] if command.prompt else []
 
         def plan(db: sqlite_utils.Database) -> tuple[dict[str, Any], int]:
-            source = source_clip(db, command.clip_id)
+            source = source_clip(db, command.clip_id, actor)
             # The extended clip plays its source and then the new seconds: a chain of extensions is capped as a whole.
             self._check_length(source.seconds + command.seconds)
             params = {
@@ -90,7 +91,7 @@ class Admission:
         policy = self.k.settings.quota
 
         def plan(db: sqlite_utils.Database) -> tuple[dict[str, Any], int]:
-            sources = [source_clip(db, clip_id) for clip_id in command.clip_ids]
+            sources = [source_clip(db, clip_id, actor) for clip_id in command.clip_ids]
             seconds = sum(s.seconds for s in sources)
             self._check_length(seconds)
             width, height = sources[0].width, sources[0].height
@@ -105,13 +106,13 @@ class Admission:
             # and a flat price let chained stitches grow to minutes of video for a few credits.
             return params, policy.cost(seconds, width, height)
 
-        sources = await self.k.db.read(lambda db: [source_clip(db, c) for c in command.clip_ids])
+        sources = await self.k.db.read(lambda db: [source_clip(db, c, actor) for c in command.clip_ids])
         prompt = " + ".join(s.prompt for s in sources)[: self.k.settings.limits.max_prompt_chars]
         return await self._admit(actor, place, "stitch", prompt, plan, [s.prompt for s in sources])
 
     async def reroll(self, actor: Actor, place: Place, command: Reroll) -> Reply:
         def load(db: sqlite_utils.Database) -> tuple[ClipRecord, Any]:
-            clip = source_clip(db, command.clip_id)
+            clip = source_clip(db, command.clip_id, actor)
             return clip, jobstore.get_job(db, clip.job_id) if clip.job_id else None
 
         clip, job = await self.k.db.read(load)
@@ -242,9 +243,7 @@ def _seed(seed: int | None) -> int:
     return seed if seed is not None else secrets.randbelow(2**31)
 
 
-def source_clip(db: sqlite_utils.Database, clip_id: str) -> ClipRecord:
-    """A clip a new job starts from; UnknownClip when there is none (or it was deleted)."""
-    clip = jobstore.get_clip(db, clip_id)
-    if clip is None:
-        raise UnknownClip(clip_id)
-    return clip
+def source_clip(db: sqlite_utils.Database, clip_id: str, actor: Actor) -> ClipRecord:
+    """A clip a new job of `actor`'s starts from; UnknownClip when there is none, it was deleted, or it is someone
+    else's private clip."""
+    return visibility.clip_for(db, clip_id, actor)
