@@ -330,7 +330,8 @@ class TelegramAdapter:
         # Only forum topics are threads we post into; in plain groups message_thread_id marks a reply chain.
         return message.message_thread_id if message.is_topic_message else None
 
-    def place(self, message: Message) -> Place:
+    def place(self, message: Message, request_key: str | None = None) -> Place:
+        """Where `message` was said, as the core names places; `request_key` defaults to the message's own."""
         chat = message.chat
         thread = self.thread_of(message)
         return Place(
@@ -341,7 +342,7 @@ class TelegramAdapter:
             reply_to=str(message.message_id),
             is_private=chat.type == Chat.PRIVATE,
             # One message is one request: handled again after a crash, it finds the job it made the first time.
-            request_key=f"telegram:message:{chat.id}:{message.message_id}",
+            request_key=request_key or f"telegram:message:{chat.id}:{message.message_id}",
         )
 
     async def is_admin(self, chat: Chat, user: User) -> bool:

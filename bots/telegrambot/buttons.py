@@ -6,13 +6,12 @@ import contextlib
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
-from telegram import CallbackQuery, Chat, Message, Update
+from telegram import CallbackQuery, Message, Update
 from telegram.error import TelegramError
 from telegram.ext import ContextTypes
 
 from bots.telegrambot import render
 from core.errors import UnknownClip
-from core.identity import Place
 
 if TYPE_CHECKING:
     from bots.telegrambot.adapter import TelegramAdapter
@@ -65,15 +64,8 @@ class Buttons:
             return
         command = {"ext": f"extend {clip_id}", "rr": f"reroll {clip_id}", "del": f"delete {clip_id}"}[action]
         is_admin = action == "del" and await self.adapter.is_admin(chat, user)
-        place = Place(
-            platform=PLATFORM,
-            channel_id=str(chat.id),
-            guild_id=None if chat.type == Chat.PRIVATE else str(chat.id),
-            thread_id=str(thread_id) if thread_id is not None else None,
-            reply_to=str(message.message_id),
-            is_private=chat.type == Chat.PRIVATE,
-            request_key=f"telegram:button:{query.id}",
-        )
+        # A press is a request of its own (the message under it is the clip's, not this person's).
+        place = self.adapter.place(message, request_key=f"telegram:button:{query.id}")
         reply = await self.adapter.core.handle_text(self.adapter.actor(user, is_admin), place, command)
         await answer(reply.text.replace("`", ""), not reply.ok)
         if reply.ok and reply.job_id:
