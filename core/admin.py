@@ -86,6 +86,7 @@ class Admin:
                 period=k.settings.quota.period(now),
                 now=now,
                 note=note,
+                account=quotas.account_digest(db, to.platform, to.user_id),
             )
             jobstore.audit(db, "grant", now, user_id=user_id, credits=credits, by=admin_id or "operator", note=note)
 

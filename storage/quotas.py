@@ -34,17 +34,61 @@ def set_override(db: sqlite_utils.Database, key: Sequence[str], daily_credits: i
         )
 
 
-def period_totals(db: sqlite_utils.Database, user_id: str, period: str) -> tuple[int, int]:
-    """(spent, granted) in a period: reservations net of refunds (negative), and grants."""
+def account_key(db: sqlite_utils.Database) -> str:
+    """The random key of this database's account digests (migration 12)."""
+    row = one(db, "SELECT key FROM quota_account_key WHERE id = 1")
+    assert row is not None
+    return str(row["key"])
+
+
+def period_totals(db: sqlite_utils.Database, user_id: str, accounts: Sequence[str], period: str) -> tuple[int, int]:
+    """(spent, granted) in a period: reservations net of refunds (negative), and grants.
+
+    Rows of the user, or spent by any of `accounts` (digests) under whichever user they had then, plus what
+    forgotten users of those accounts left in the carry-over."""
+    marks = ",".join("?" for _ in accounts) or "NULL"
     row = one(
         db,
-        """SELECT COALESCE(SUM(CASE WHEN kind IN ('reserve', 'refund') THEN credits END), 0) AS spent,
+        f"""SELECT COALESCE(SUM(CASE WHEN kind IN ('reserve', 'refund') THEN credits END), 0) AS spent,
                   COALESCE(SUM(CASE WHEN kind = 'grant' THEN credits END), 0) AS granted
-           FROM quota_ledger WHERE user_id = ? AND period = ?""",
-        [user_id, period],
+           FROM quota_ledger WHERE period = ? AND (user_id = ? OR account_sha256 IN ({marks}))""",
+        [period, user_id, *accounts],
     )
     assert row is not None
-    return int(row["spent"]), int(row["granted"])
+    carried = one(
+        db,
+        f"SELECT COALESCE(SUM(credits_used), 0) AS used FROM quota_carryover"
+        f" WHERE period = ? AND account_sha256 IN ({marks})",
+        [period, *accounts],
+    )
+    assert carried is not None
+    return int(row["spent"]) - int(carried["used"]), int(row["granted"])
+
+
+_CARRY = """INSERT INTO quota_carryover (account_sha256, period, credits_used)
+    SELECT {account}, period, -SUM(credits) FROM quota_ledger
+    WHERE user_id = ? AND period >= ? AND kind IN ('reserve', 'refund') AND {which}
+    GROUP BY {group} HAVING -SUM(credits) > 0
+    ON CONFLICT (account_sha256, period) DO UPDATE SET credits_used = credits_used + excluded.credits_used"""
+
+
+def carry_over(db: sqlite_utils.Database, user_id: str, accounts: Sequence[str], since_period: str) -> None:
+    """Before a user's ledger is erased: keep, per account digest and period from `since_period` on, the credits
+    used. Each row counts for the account that spent it (one since detached included); a row spent before
+    accounts were recorded counts against every one of `accounts`, the user's own."""
+    db.execute(
+        _CARRY.format(account="account_sha256", which="account_sha256 IS NOT NULL", group="account_sha256, period"),
+        [user_id, since_period],
+    )
+    for account in accounts:
+        db.execute(
+            _CARRY.format(account="?", which="account_sha256 IS NULL", group="period"), [account, user_id, since_period]
+        )
+
+
+def drop_carryover_before(db: sqlite_utils.Database, period: str) -> None:
+    """Carry-over of quota days that have ended: it limits nothing any more."""
+    db.execute("DELETE FROM quota_carryover WHERE period < ?", [period])
 
 
 def add_entry(db: sqlite_utils.Database, row: dict[str, Any]) -> None:
@@ -52,7 +96,11 @@ def add_entry(db: sqlite_utils.Database, row: dict[str, Any]) -> None:
 
 
 def reservation(db: sqlite_utils.Database, job_id: str) -> dict[str, Any] | None:
-    return one(db, "SELECT user_id, credits, period FROM quota_ledger WHERE job_id = ? AND kind = 'reserve'", [job_id])
+    return one(
+        db,
+        "SELECT user_id, credits, period, account_sha256 FROM quota_ledger WHERE job_id = ? AND kind = 'reserve'",
+        [job_id],
+    )
 
 
 def is_settled(db: sqlite_utils.Database, job_id: str) -> bool:

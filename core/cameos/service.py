@@ -448,7 +448,10 @@ class Cameos:
         return Reply(
             f"done: deleted {whose} data — {report.clips_deleted} clip(s), {report.cameos_deleted} cameo(s); "
             f"{report.placeholders} clip(s) that others built on stay without a name; "
-            f"{report.jobs_cancelled} waiting job(s) cancelled.",
+            f"{report.jobs_cancelled} waiting job(s) cancelled. "
+            "I keep only an anonymous count of the credits used today on each account (no name or id), "
+            f"until the quota day ends at {self.core.settings.quota.resets_at(self.now()):%H:%M} UTC, "
+            "so forgetting does not reset the daily limit.",
             data={"report": dataclasses.asdict(report)},
         )
 

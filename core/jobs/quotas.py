@@ -7,6 +7,8 @@ allowance plus the sum of that day's rows, so the ledger is the only truth and n
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import math
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -15,6 +17,7 @@ import sqlite_utils
 
 from core.identity import Actor, Place
 from storage import quotas as ledger
+from storage import users
 
 
 @dataclass(frozen=True)
@@ -65,11 +68,27 @@ def allowance(db: sqlite_utils.Database, policy: QuotaPolicy, actor: Actor, plac
     return policy.daily_credits if best is None else best[1]
 
 
+def account_digest(db: sqlite_utils.Database, platform: str, platform_user_id: str) -> str:
+    """A platform account, as the ledger and the carry-over name it: keyed, so it reveals no account id."""
+    key = ledger.account_key(db).encode()
+    return hmac.new(key, f"{platform}\0{platform_user_id}".encode(), hashlib.sha256).hexdigest()
+
+
+def accounts_of(db: sqlite_utils.Database, user_id: str, actor: Actor | None = None) -> list[str]:
+    """Digests of the user's platform accounts, and the actor's (who may not have a user yet)."""
+    found = [account_digest(db, i["platform"], i["platform_user_id"]) for i in users.identities_of(db, user_id)]
+    if actor is not None:
+        found.append(account_digest(db, actor.platform, actor.user_id))
+    return sorted(set(found))
+
+
 def status(
     db: sqlite_utils.Database, policy: QuotaPolicy, user_id: str, actor: Actor, place: Place, now: datetime
 ) -> QuotaStatus:
+    """Daily use follows the platform accounts (#16 finding 3): what the user spent, what any of their accounts spent
+    under another user (before an `unlink`), and what a forgotten user of theirs left in the carry-over."""
     period = policy.period(now)
-    spent, granted = ledger.period_totals(db, user_id, period)
+    spent, granted = ledger.period_totals(db, user_id, accounts_of(db, user_id, actor), period)
     daily = allowance(db, policy, actor, place)
     used = -spent
     return QuotaStatus(daily, used, granted, daily + granted - used, policy.resets_at(now))
@@ -85,7 +104,9 @@ def record(
     now: datetime,
     job_id: str | None = None,
     note: str = "",
+    account: str | None = None,
 ) -> None:
+    """One ledger row; `account` is the digest of the platform account that spent or received it."""
     ledger.add_entry(
         db,
         {
@@ -96,8 +117,22 @@ def record(
             "period": period,
             "created_at": now.isoformat(),
             "note": note,
+            "account_sha256": account,
         },
     )
+
+
+def keep_anonymous_usage(db: sqlite_utils.Database, policy: QuotaPolicy, user_id: str, now: datetime) -> None:
+    """Before `forgetme` erases a user's ledger: only per-account digests with today's credits used stay, until the
+    quota day ends, so coming back does not bring a fresh allowance."""
+    period = policy.period(now)
+    drop_ended_carryover(db, period)
+    ledger.carry_over(db, user_id, accounts_of(db, user_id), period)
+
+
+def drop_ended_carryover(db: sqlite_utils.Database, period: str) -> None:
+    """The carry-over of quota days before `period` limits nothing any more; it goes."""
+    ledger.drop_carryover_before(db, period)
 
 
 def settle(db: sqlite_utils.Database, job_id: str, outcome: str, now: datetime) -> None:
@@ -114,6 +149,7 @@ def settle(db: sqlite_utils.Database, job_id: str, outcome: str, now: datetime) 
         period=reserve["period"],
         now=now,
         job_id=job_id,
+        account=reserve["account_sha256"],
     )
 
 

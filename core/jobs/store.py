@@ -101,7 +101,12 @@ def insert_job(
             "created_at": iso(now),
         },
     )
-    quotas.record(db, user_id=user_id, kind="reserve", credits=-cost, period=period, now=now, job_id=job_id)
+    # The spending account is named, so the use stays with it after `unlink` or `forgetme` (#16 finding 3).
+    account = quotas.account_digest(db, actor.platform, actor.user_id)
+    quotas.record(
+        db, user_id=user_id, kind="reserve", credits=-cost, period=period, now=now, job_id=job_id, account=account
+    )
+    quotas.drop_ended_carryover(db, period)  # what forgotten people left from earlier days: kept no longer
     return job_id
 
 

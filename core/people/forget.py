@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import json
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 import sqlite_utils
@@ -19,6 +20,7 @@ import sqlite_utils
 from core.clips.lineage import posts_of
 from core.events import ClipDeleted, PostRef
 from core.jobs import store as jobstore
+from core.jobs.quotas import QuotaPolicy, keep_anonymous_usage
 from core.people.handles import forget_account_handles
 from core.records import ACTIVE_STATES, iso
 from storage import audit_log, clips, deliveries, erase, users
@@ -118,9 +120,15 @@ async def cancel_active_jobs(core: Sorabox, user_id: str, wait_seconds: float = 
     return len(jobs)
 
 
-def erase_user(db: sqlite_utils.Database, user_id: str, *, by: str, now_iso: str) -> tuple[Removal, ForgetReport]:
-    """Inside one write transaction: remove every row of the user's; returns the files and posts to remove after."""
+def erase_user(
+    db: sqlite_utils.Database, user_id: str, *, by: str, now_iso: str, quota: QuotaPolicy
+) -> tuple[Removal, ForgetReport]:
+    """Inside one write transaction: remove every row of the user's; returns the files and posts to remove after.
+
+    Today's use stays as an anonymous per-account counter (core/jobs/quotas.py), so forgetting
+    does not reset the daily limit."""
     removal = Removal()
+    keep_anonymous_usage(db, quota, user_id, datetime.fromisoformat(now_iso))
     cameos = cameo_rows.of_owner(db, user_id)
     cameo_ids = [c["id"] for c in cameos]
     handles = [c["handle"] for c in cameos]
@@ -185,6 +193,7 @@ async def forget_user(core: Sorabox, user_id: str, *, by: str) -> ForgetReport:
     """Everything of one user, gone: jobs cancelled first, then one transaction, then files and posts."""
     cancelled = await cancel_active_jobs(core, user_id)
     now_iso = iso(core.now())
-    removal, report = await core.db.write(lambda db: erase_user(db, user_id, by=by, now_iso=now_iso))
+    quota = core.settings.quota
+    removal, report = await core.db.write(lambda db: erase_user(db, user_id, by=by, now_iso=now_iso, quota=quota))
     await settle_removal(core, removal)
     return ForgetReport(report.clips_deleted, report.placeholders, report.cameos_deleted, cancelled)
