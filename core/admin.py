@@ -50,8 +50,16 @@ class Admin:
         def apply(db: sqlite_utils.Database) -> None:
             user_id = jobstore.user_for(db, actor, k.now())
             guild_admin = actor.is_admin and actor.platform == platform and guild_id is not None
-            if not (guild_admin or jobstore.is_service_admin(db, user_id)):
+            service_admin = jobstore.is_service_admin(db, user_id)
+            if not (guild_admin or service_admin):
                 raise NotAllowed("only an admin can change quotas")
+            # Anyone can make a server or group and be its admin: what they may give it is the service admin's call.
+            ceiling = k.settings.quota.chat_admin_max_credits
+            if not service_admin and daily_credits is not None and daily_credits > ceiling:
+                raise NotAllowed(
+                    f"a chat admin can set at most {ceiling} credits a day; "
+                    "the service's admin chooses that ceiling (SORABOX_CHAT_ADMIN_MAX_CREDITS)"
+                )
             key = [platform, guild_id or "", role or ""]
             ledger.set_override(db, key, daily_credits, iso(k.now()))
             jobstore.audit(db, "quota_override", k.now(), user_id=user_id, key=key, daily_credits=daily_credits)

@@ -204,6 +204,7 @@ class Settings:
             quota=QuotaPolicy(
                 daily_credits=_int(env, "SORABOX_DAILY_CREDITS", QuotaPolicy.daily_credits),
                 reset_hour_utc=_int(env, "SORABOX_QUOTA_RESET_HOUR_UTC", 0),
+                chat_admin_max_credits=_int(env, "SORABOX_CHAT_ADMIN_MAX_CREDITS", QuotaPolicy.chat_admin_max_credits),
             ),
             limits=limits,
             output_check=OutputCheckPolicy.from_environ(env),

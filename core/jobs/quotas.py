@@ -28,6 +28,10 @@ class QuotaPolicy:
     base_pixels: int = 640 * 360
     # The hour (UTC) a new quota day begins.
     reset_hour_utc: int = 0
+    # The largest daily allowance a chat admin (Discord Manage Server, Telegram group admin) may set in their own
+    # server or group: anyone can create one, so without a ceiling anyone could give themselves any amount.
+    # Service admins are not bound by it.
+    chat_admin_max_credits: int = 300
 
     def cost(self, seconds: float, width: int, height: int) -> int:
         factor = max(1.0, (width * height) / self.base_pixels)
