@@ -43,7 +43,7 @@ MATERIALS: dict[str, Material] = {
     "leather": Material("leather", 900, 0.70, 0.70, (0.85, 0.40, 0.12), 0.20, (150.0, 360.0, 700.0), 0.050, 0.45,
                         hollow=True),
     "felt": Material("felt", 400, 0.65, 0.80, (0.80, 0.90, 0.20), 0.02, (300.0, 700.0), 0.025, 0.60, hollow=True,
-                     rolling=0.05),
+                     rolling=0.12),
     "cloth": Material("cloth", 1000, 0.10, 0.80, (0.40, 0.40, 0.55), 0.02, (150.0,), 0.020, 0.40),
     # Not a solid: a pool's water lifts and drags what is in it; its "impact" is a splash.
     "water": Material("water", 1000, 0.0, 0.0, (0.16, 0.45, 0.72), 0.9, (700.0, 1300.0), 0.15, 0.9),

@@ -243,9 +243,12 @@ def plan_model(scene: SceneSpec, timestep: float) -> ModelPlan:
         )
         movers.append((gid, spec.material, hw if shape == "circle" else 0.0))
         plan.geoms[gid] = GeomInfo(spec.id, spec.material, index, body.bound)
-    pairs = [_pair(ga, ma, ra, gb, mb, rb, timestep)
-             for k, (ga, ma, ra) in enumerate(movers)
-             for gb, mb, rb in [(g, m, 0.0) for g, m in statics] + movers[k + 1 :]]  # fmt: skip
+    pairs: list[str] = []
+    for k, (ga, ma, ra) in enumerate(movers):
+        # Rolling resistance only against the ground and fixtures: between two moving balls it would couple their
+        # spins and throw them off the floor.
+        pairs.extend(_pair(ga, ma, gb, mb, ra, timestep) for gb, mb in statics)
+        pairs.extend(_pair(ga, ma, gb, mb, 0.0, timestep) for gb, mb, _r in movers[k + 1 :])
     plan.xml = (
         '<mujoco><compiler angle="radian"/>'
         # Islands of bodies that have come to rest sleep until something touches them: a fallen row of dominoes
@@ -258,14 +261,13 @@ def plan_model(scene: SceneSpec, timestep: float) -> ModelPlan:
     return plan
 
 
-def _pair(ga: str, ma: str, ra: float, gb: str, mb: str, rb: float, timestep: float) -> str:
-    """One contact pair's law; `ra`/`rb` are rolling radii (0 for what does not roll)."""
+def _pair(ga: str, ma: str, gb: str, mb: str, radius: float, timestep: float) -> str:
+    """One contact pair's law; `radius` is the rolling radius where rolling resistance applies (else 0)."""
     a, b = material(ma), material(mb)
     e = combined_restitution(a.restitution, b.restitution)
     mu = combined_friction(a.friction, b.friction)
     damping = contact_damping(e, timestep)
     law = f'solref="{-CONTACT_STIFFNESS!r} {-damping!r}" solimp="{IMPEDANCE}"'
-    radius = max(ra, rb)
     if radius == 0.0:
         return f'<pair geom1="{ga}" geom2="{gb}" condim="3" friction="{mu!r} {mu!r} 0 0 0" {law}/>'
     # Something round: rolling resistance (a torque of c * r * N) so a rolling ball slows down and stops.

@@ -9,6 +9,7 @@ on one thread and is deterministic: the same scene gives the same poses and even
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -64,10 +65,11 @@ class PhysicsSettings:
     hold_tolerance: float = 5e-4
     # Impacts are looked for every this many steps (a contact lasts ~40): one Python call per batch, not per step.
     check_steps: int = 4
-    contact_samples: int = 4  # rolling/sliding speeds sampled this many times per frame, for the sound
+    contact_samples: int = 12  # rolling/sliding speeds sampled this many times per frame, for the sound
+    touch_hold: float = 0.025  # seconds a hopping slider still counts as touching (see Simulator._sample_contacts)
     water_density: float = 1000.0
     water_drag: float = 1.2  # drag coefficient in water (a bluff body)
-    water_damping: float = 4.0  # 1/s: bobbing and spinning die away in water within a second or two
+    water_damping: float = 8.0  # 1/s: bobbing and spinning die away in water within a second or two
     splash_threshold: float = 0.4  # m/s downward through the surface makes a splash
 
 
@@ -213,15 +215,20 @@ def apply_state(world: World, state: dict[str, Any]) -> None:
     mujoco.mj_forward(world.model, world.data)
 
 
+Drive = Callable[[World, float], None]
+
+
 class Simulator:
     """Steps a world and records impacts (new contacts), splashes and rolling/sliding speeds."""
 
-    def __init__(self, world: World, settings: PhysicsSettings | None = None) -> None:
+    def __init__(self, world: World, settings: PhysicsSettings | None = None, drive: Drive | None = None) -> None:
         self.world = world
         self.settings = settings or PhysicsSettings()
+        self.drive = drive  # moves held bodies (a ball in a thrower's hand) before each batch of steps
         self.events: list[ImpactEvent] = []
         self._last_event: dict[tuple[str, str], int] = {}  # pair -> index into events
         self._touching = np.zeros((len(world.dynamic), 2))  # roll, slide speeds at the last sample
+        self._last_touch: dict[int, tuple[float, np.ndarray]] = {}  # body -> when it last touched, and the normal
         self._geom_body = np.array([g.body for g in world.geoms], np.int64)
         self._round = [b.shape == "circle" for b in world.dynamic]
         self._wet: dict[int, float] = {}  # submerged share of each body in water, to see it enter
@@ -244,6 +251,8 @@ class Simulator:
         done = 0
         while done < steps:
             batch = min(self.settings.check_steps, steps - done)
+            if self.drive is not None:
+                self.drive(self.world, self.time)
             if self.world.plan.water:
                 self._water_forces()
             mujoco.mj_step(m, d, nstep=batch)
@@ -285,7 +294,8 @@ class Simulator:
     def _impact(
         self, hitter: GeomInfo, other: str, other_material: str, speed: float, x: float, y: float, now: float
     ) -> None:
-        key = (hitter.name, other)
+        # A rim is a ring of capsules: touching two neighbours at once is one knock on the rim.
+        key = (hitter.name, other.split("-rim-")[0] + "-rim" if "-rim-" in other else other)
         last = self._last_event.get(key)
         if last is not None and now - self.events[last].time <= self.settings.event_merge:
             if speed > self.events[last].speed:
@@ -297,10 +307,16 @@ class Simulator:
         self._last_event[key] = len(self.events) - 1
 
     def _sample_contacts(self) -> None:
-        """Tangential speeds at each body's contacts: rolling if the surfaces move together, sliding if they slip."""
-        d = self.world.data
+        """Tangential speeds at each body's contacts: rolling if the surfaces move together, sliding if they slip.
+
+        Only contacts whose surfaces are not closing or parting fast count: a bounce is an impact, not a roll. A
+        sliding or resting body rides on sub-millimetre hops and touches only part of the time, so one that touched
+        within `touch_hold` seconds and is still moving along that surface keeps its last speeds.
+        """
+        d, st = self.world.data, self.settings
         touching = np.zeros_like(self._touching)
         n = d.ncon
+        vel3 = d.qvel.reshape(-1, 3)
         if n:
             geom = d.contact.geom[:n]
             pos = d.contact.pos[:n]
@@ -313,23 +329,32 @@ class Simulator:
                 if not live.any():
                     continue
                 q = 3 * b[live]
-                v = d.qvel.reshape(-1, 3)[b[live]]
+                v = vel3[b[live]]
                 r = pos[live, :2] - d.qpos[np.stack([q, q + 1], axis=1)]
                 vel[live, side, 0] = v[:, 0] - v[:, 2] * r[:, 1]
                 vel[live, side, 1] = v[:, 1] + v[:, 2] * r[:, 0]
             rel = vel[:, 0] - vel[:, 1]
-            tangential = rel - normal * np.sum(rel * normal, axis=1, keepdims=True)
-            slip = np.linalg.norm(tangential, axis=1)
-            centre = d.qvel.reshape(-1, 3)[:, :2]
+            closing = np.sum(rel * normal, axis=1, keepdims=True)
+            slip = np.linalg.norm(rel - normal * closing, axis=1)
             for c in range(n):
+                if abs(float(closing[c, 0])) > st.event_threshold:
+                    continue
                 for b in owner[c]:
-                    if b >= 0:
-                        touching[b, 1] = max(touching[b, 1], slip[c])
-                        if self._round[b]:
-                            # Rolling is the centre moving along the surface; a bounce moves it across.
-                            v = centre[b]
-                            along = v - normal[c, :2] * float(v @ normal[c, :2])
-                            touching[b, 0] = max(touching[b, 0], float(np.hypot(*along)))
+                    if b < 0:
+                        continue
+                    touching[b, 1] = max(touching[b, 1], slip[c])
+                    if self._round[b]:
+                        # Rolling is the centre moving along the surface.
+                        v = vel3[b, :2]
+                        along = v - normal[c, :2] * float(v @ normal[c, :2])
+                        touching[b, 0] = max(touching[b, 0], float(np.hypot(*along)))
+                    self._last_touch[b] = (self.time, normal[c, :2].copy())
+        for b in range(touching.shape[0]):
+            seen = self._last_touch.get(b)
+            if touching[b].any() or seen is None or self.time - seen[0] > st.touch_hold:
+                continue
+            if abs(float(vel3[b, :2] @ seen[1])) < 0.1:  # hopping along the surface, not leaving it
+                touching[b] = self._touching[b]
         self._touching = touching
 
     def _water_forces(self) -> None:
@@ -394,8 +419,11 @@ def simulate(
     fps: float,
     settings: PhysicsSettings | None = None,
     start_state: dict[str, Any] | None = None,
+    drive: Drive | None = None,
 ) -> Trajectory:
-    """Simulate `frames` frames (at `scene.pace` simulated seconds per played second) and record them."""
+    """Simulate `frames` frames (at `scene.pace` simulated seconds per played second) and record them.
+
+    `drive(world, time)` runs before each batch of steps: it may set held bodies' positions and velocities."""
     settings = settings or PhysicsSettings()
     frame_dt = scene.pace / fps
     # The step never exceeds 1/step_hz whatever the frame rate or pace, and divides a frame exactly.
@@ -403,7 +431,7 @@ def simulate(
     world = build_world(scene, settings, frame_dt / sub)
     if start_state:
         apply_state(world, start_state)
-    sim = Simulator(world, settings)
+    sim = Simulator(world, settings, drive)
     names = [b.name for b in world.dynamic]
     n = len(names)
     poses = np.zeros((frames, n, 3), np.float64)

@@ -439,6 +439,11 @@ def parse_prompt(text: str) -> ParsedPrompt:
     if "action" in pending:
         for group in result.groups:
             group.action = group.action or pending["action"]
+    if any(g.action == "collide" for g in result.groups):
+        # "a red ball and a blue ball collide": a collision takes both; the verb came after the last of them.
+        for group in result.groups:
+            if group.action is None and group.kind not in THROWERS:
+                group.action = "collide"
     if result.speech and not any(g.kind in {"figure", "robot"} for g in result.groups):
         result.groups.append(ObjectGroup(kind="figure"))
     total = 0

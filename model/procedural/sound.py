@@ -1,4 +1,5 @@
-"""Sound made from the simulation: modal impacts, rolling and sliding noise, ambience, speech placement.
+"""Sound made from the simulation: impacts by material (modal rings, glass shattering, water splashes), rolling and
+sliding noise, ambience, speech placement.
 
 Every sound is placed by the simulation's own clock, so an impact starts on the sample where the contact
 happened: at 48 kHz that is a 21 microsecond grid, far inside the 42 ms of one video frame.
@@ -35,7 +36,81 @@ def _pan(x: float) -> tuple[float, float]:
     return math.cos(a), math.sin(a)
 
 
+BREAK_SPEED = 4.0  # m/s: glass landing harder than this shatters (a bottle dropped from about a metre)
+
+
 def impact_sound(event: ImpactEvent, rng: np.random.Generator, sample_rate: int, pace: float = 1.0) -> np.ndarray:
+    """The sound of one impact event, by what met what: a splash in water, glass shattering, else a modal hit."""
+    if event.other_material == "water" or event.material == "water":
+        return splash_sound(event, rng, sample_rate, pace)
+    hit = modal_sound(event, rng, sample_rate, pace)
+    if material(event.material).breaks and event.speed >= BREAK_SPEED:
+        shards = shatter_sound(event, rng, sample_rate, pace)
+        n = max(hit.size, shards.size)
+        out = np.zeros(n, np.float32)
+        out[: hit.size] += 0.6 * hit
+        out[: shards.size] += shards
+        return out
+    return hit
+
+
+def _loudness(speed: float) -> float:
+    return min(1.0, speed / 6.0) ** 0.8
+
+
+def splash_sound(event: ImpactEvent, rng: np.random.Generator, sample_rate: int, pace: float = 1.0) -> np.ndarray:
+    """Something entering water: a broadband slap, a low-passed wash, then bubbles (short rising chirps)."""
+    slow = min(1.0, max(0.25, pace)) ** 0.5
+    n = int(0.7 / slow * sample_rate)
+    t = np.arange(n) / sample_rate
+    big = min(3.0, max(0.5, event.size / 0.1))
+    # The slap and the wash: noise whose brightness falls as the crater closes.
+    wash = _shaped_noise(rng, n, sample_rate, 80, 5000, -4).astype(np.float64)
+    out = wash * np.exp(-t / (0.09 * big / slow)) * 0.8
+    slap = min(n, int(0.006 * sample_rate))
+    out[:slap] += rng.standard_normal(slap) * np.linspace(1.0, 0.0, slap)
+    # Bubbles: each a damped sine whose pitch rises as it nears the surface (Minnaert resonance of a shrinking bubble).
+    for _ in range(int(6 * big) + 3):
+        start = int(rng.uniform(0.01, 0.35) / slow * sample_rate)
+        length = int(rng.uniform(0.03, 0.08) / slow * sample_rate)
+        if start + length > n:
+            continue
+        f0 = rng.uniform(350, 1400) / big**0.5 * slow
+        tb = np.arange(length) / sample_rate
+        phase = 2 * math.pi * f0 * (tb + 0.5 * 8.0 * tb * tb)
+        out[start : start + length] += 0.35 * np.sin(phase) * np.exp(-tb / (0.02 / slow))
+    ramp = min(n, int(0.0005 * sample_rate) + 1)
+    out[:ramp] *= np.linspace(0, 1, ramp)
+    peak = np.abs(out).max() or 1.0
+    return (out / peak * _loudness(event.speed)).astype(np.float32)
+
+
+def shatter_sound(event: ImpactEvent, rng: np.random.Generator, sample_rate: int, pace: float = 1.0) -> np.ndarray:
+    """Glass breaking: a sharp crack, then a shower of small shards, each a high, short ring."""
+    slow = min(1.0, max(0.25, pace)) ** 0.5
+    n = int(0.9 / slow * sample_rate)
+    out = np.zeros(n)
+    crack = min(n, int(0.01 * sample_rate))
+    out[:crack] += rng.standard_normal(crack) * np.exp(-np.arange(crack) / (crack / 5 + 1)) * 1.5
+    for k in range(40):
+        # Shards land over half a second, thinning out: most right away, a few tinkling late.
+        start = int(min(0.6, rng.exponential(0.12)) / slow * sample_rate)
+        length = int(0.06 / slow * sample_rate)
+        if start + length > n:
+            continue
+        tb = np.arange(length) / sample_rate
+        f = rng.uniform(3000, 12000) * slow
+        if f >= sample_rate / 2:
+            continue
+        level = rng.uniform(0.2, 0.6) * (0.97**k)
+        out[start : start + length] += level * np.sin(2 * math.pi * f * tb) * np.exp(-tb / (0.012 / slow))
+    ramp = min(n, int(0.0005 * sample_rate) + 1)
+    out[:ramp] *= np.linspace(0, 1, ramp)
+    peak = np.abs(out).max() or 1.0
+    return (out / peak * _loudness(event.speed)).astype(np.float32)
+
+
+def modal_sound(event: ImpactEvent, rng: np.random.Generator, sample_rate: int, pace: float = 1.0) -> np.ndarray:
     """One hit as damped sinusoids (the hitter's and the surface's modes) plus a short click; mono float32."""
     hitter = material(event.material)
     surface = material(event.other_material)
@@ -43,7 +118,7 @@ def impact_sound(event: ImpactEvent, rng: np.random.Generator, sample_rate: int,
     size_factor = min(3.0, max(0.3, (0.1 / max(event.size, 0.01)) ** 0.7))
     # Slow motion stretches the sound: lower pitch and longer ring, as a slowed recording would.
     slow = min(1.0, max(0.25, pace)) ** 0.5
-    loud = min(1.0, event.speed / 6.0) ** 0.8
+    loud = _loudness(event.speed)
     decay = max(hitter.decay, surface.decay * 0.6) / slow
     n = int(min(1.6, decay * 6 + 0.02) * sample_rate)
     t = np.arange(n, dtype=np.float64) / sample_rate
@@ -52,12 +127,12 @@ def impact_sound(event: ImpactEvent, rng: np.random.Generator, sample_rate: int,
         freq = f * size_factor * slow * (1 + 0.01 * rng.standard_normal())
         if freq >= sample_rate / 2:
             continue
-        out += (0.8 ** k) * np.exp(-t * (1 + 0.6 * k) / (hitter.decay / slow)) * np.sin(2 * math.pi * freq * t)
+        out += (0.8**k) * np.exp(-t * (1 + 0.6 * k) / (hitter.decay / slow)) * np.sin(2 * math.pi * freq * t)
     for k, f in enumerate(surface.modes):
         freq = f * slow
         if freq >= sample_rate / 2:
             continue
-        out += 0.45 * (0.7 ** k) * np.exp(-t * (1 + 0.6 * k) / (surface.decay / slow)) * np.sin(2 * math.pi * freq * t)
+        out += 0.45 * (0.7**k) * np.exp(-t * (1 + 0.6 * k) / (surface.decay / slow)) * np.sin(2 * math.pi * freq * t)
     click_len = min(n, int(0.004 * sample_rate / slow))
     click = rng.standard_normal(click_len) * np.exp(-np.arange(click_len) / (click_len / 4 + 1))
     out[:click_len] += click * (hitter.noise + surface.noise) * 0.8
@@ -68,8 +143,9 @@ def impact_sound(event: ImpactEvent, rng: np.random.Generator, sample_rate: int,
     return (out / peak * loud).astype(np.float32)
 
 
-def _shaped_noise(rng: np.random.Generator, n: int, sample_rate: int, low: float, high: float, tilt: float
-                  ) -> np.ndarray:
+def _shaped_noise(
+    rng: np.random.Generator, n: int, sample_rate: int, low: float, high: float, tilt: float
+) -> np.ndarray:
     """White noise band-limited to [low, high] Hz with a spectral tilt (dB/octave), unit RMS."""
     if n == 0:
         return np.zeros(0, np.float32)
@@ -100,8 +176,16 @@ def ambience(env: EnvironmentSpec, n: int, rng: np.random.Generator, sample_rate
     return out
 
 
-def contact_noise(traj: Trajectory, materials: list[str], n: int, sample_rate: int, fps: float,
-                  pans: np.ndarray, rng: np.random.Generator, settings: SoundSettings) -> np.ndarray:
+def contact_noise(
+    traj: Trajectory,
+    materials: list[str],
+    n: int,
+    sample_rate: int,
+    fps: float,
+    pans: np.ndarray,
+    rng: np.random.Generator,
+    settings: SoundSettings,
+) -> np.ndarray:
     """Rolling rumble and sliding hiss following each body's per-frame contact speeds: (2, n)."""
     out = np.zeros((2, n), np.float32)
     frames = traj.roll.shape[0]

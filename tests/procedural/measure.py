@@ -71,3 +71,41 @@ def onsets(audio: np.ndarray, sample_rate: int, rel_threshold: float = 0.2, quie
 def rms(audio: np.ndarray, sample_rate: int, start: float, seconds: float) -> float:
     a = audio[:, int(start * sample_rate) : int((start + seconds) * sample_rate)]
     return float(np.sqrt(np.mean(a.astype(np.float64) ** 2))) if a.size else 0.0
+
+
+def areas(mask: np.ndarray) -> np.ndarray:
+    """(T,) share of the frame the mask covers."""
+    return mask.reshape(mask.shape[0], -1).mean(axis=1)
+
+
+def extents(mask: np.ndarray) -> np.ndarray:
+    """(T, 2) width and height in pixels of the mask's bounding box per frame; NaN where empty."""
+    out = np.full((mask.shape[0], 2), np.nan)
+    for t, m in enumerate(mask):
+        rows, cols = np.nonzero(m.any(axis=1))[0], np.nonzero(m.any(axis=0))[0]
+        if rows.size:
+            out[t] = (cols.max() - cols.min() + 1, rows.max() - rows.min() + 1)
+    return out
+
+
+def track(mask: np.ndarray, min_pixels: int = 3) -> np.ndarray:
+    """(T, 4) centroid x, y, pixel count and lowest row of ONE object per frame: the connected blob nearest to
+    where it was last seen (the largest blob to begin with), so other things of the same colour do not pull it.
+    NaN where it is not seen."""
+    import cv2
+
+    out = np.full((mask.shape[0], 4), np.nan)
+    last: tuple[float, float] | None = None
+    for t, m in enumerate(mask):
+        count, _labels, stats, cents = cv2.connectedComponentsWithStats(m.astype(np.uint8), connectivity=8)
+        blobs = [k for k in range(1, count) if stats[k, cv2.CC_STAT_AREA] >= min_pixels]
+        if not blobs:
+            continue
+        if last is None:
+            k = max(blobs, key=lambda b: stats[b, cv2.CC_STAT_AREA])
+        else:
+            k = min(blobs, key=lambda b: (cents[b, 0] - last[0]) ** 2 + (cents[b, 1] - last[1]) ** 2)
+        bottom = stats[k, cv2.CC_STAT_TOP] + stats[k, cv2.CC_STAT_HEIGHT] - 1
+        out[t] = (cents[k, 0], cents[k, 1], stats[k, cv2.CC_STAT_AREA], bottom)
+        last = (float(cents[k, 0]), float(cents[k, 1]))
+    return out
