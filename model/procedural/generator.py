@@ -36,6 +36,7 @@ from model.procedural.sound import (
     mix_impacts,
     place_mono,
 )
+from model.procedural.shot_words import apply_shot_words, read_shot_words
 from model.procedural.speech import SKIPPED, espeak_available, speak, voice_pitch
 from model.stitching import stitch_clips
 
@@ -112,7 +113,10 @@ class ProceduralGenerator:
         parsed = parse_prompt(request.prompt)
         scene, notes = build_scene(parsed, request.seed)
         self._add_cameo_figures(scene, request)
-        meta: dict[str, Any] = {"unused_words": parsed.unused_words, "notes": parsed.notes + notes}
+        words = read_shot_words(request.prompt)  # tracking, from above, the place (director.py, sets.py)
+        apply_shot_words(scene, words)
+        unused = [w for w in parsed.unused_words if w.lower() not in words.words]
+        meta: dict[str, Any] = {"unused_words": unused, "notes": parsed.notes + notes}
         return self._make(scene, request, progress, cancel, meta, reframe=True)
 
     def _remix(self, request: GenerationRequest, progress: ProgressCallback, cancel: CancelToken) -> Clip:
@@ -127,6 +131,7 @@ class ProceduralGenerator:
             return self._make(scene, request, progress, cancel, meta, reframe=True)
         edit = apply_edit(scene, request.prompt, request.seed)
         self._add_cameo_figures(edit.scene, request)
+        edit.reframe |= apply_shot_words(edit.scene, read_shot_words(request.prompt))
         meta = {"unused_words": edit.unused_words, "notes": edit.notes, "changes": edit.changes,
                 "remix_of": source.clip_id}  # fmt: skip
         return self._make(edit.scene, request, progress, cancel, meta, reframe=edit.reframe)

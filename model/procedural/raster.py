@@ -20,13 +20,13 @@ import torch.nn.functional as F
 
 from model.procedural.primitives import INF, Primitive, cast, shadow_culled, visibility
 from model.procedural.scene import EnvironmentSpec
-from model.procedural.shading import Lighting, floor_albedo, luminance, shade, sky
+from model.procedural.sets import ground_albedo, wall_albedo
+from model.procedural.shading import Lighting, floor_albedo, luminance, pool_light, shade, sky
 
 Project = Callable[[np.ndarray], np.ndarray]  # world points (N, 3) -> screen x, y, depth (N, 3)
 WALL_Z = -4.0  # an indoor scene's back wall (as the still camera draws it)
-WALL_COLOR = (0.86, 0.82, 0.74)
-TEXEL = 0.02  # metres per baked shadow texel
-MAX_TEXELS = 512  # per side of one face's texture; bigger faces get coarser texels
+TEXEL = 0.025  # metres per baked shadow texel
+MAX_TEXELS = 320  # per side of one face's texture; bigger faces get coarser texels
 
 
 @dataclass
@@ -145,7 +145,7 @@ class StaticWorld:
         t = torch.where(d[:, 1] < -1e-6, -o[1] / d[:, 1].clamp(max=-1e-6), torch.full_like(d[:, 0], INF))
         p = o + t.clamp(max=1e3)[:, None] * d
         base = d.new_tensor(ground.color).expand_as(d)
-        albedo = floor_albedo(p, base, ground.material, t)
+        albedo = ground_albedo(p, t, base, ground.material, self.env.place, floor_albedo(p, base, ground.material, t))
         normal = d.new_tensor((0.0, 1.0, 0.0)).expand_as(d)
         shin = torch.full_like(t, ground.shininess)
         vis = torch.ones_like(t)
@@ -164,9 +164,8 @@ class StaticWorld:
                 tw = t_wall[on_wall]
                 pw = o + tw[:, None] * d[on_wall]
                 t[on_wall], p[on_wall] = tw, pw
-                skirting = (pw[:, 1] < 0.12).float()[:, None] * 0.35
                 albedo = albedo.clone()
-                albedo[on_wall] = d.new_tensor(WALL_COLOR) * (1 - skirting)
+                albedo[on_wall] = wall_albedo(pw, self.env.place)
                 normal = normal.clone()
                 normal[on_wall] = d.new_tensor((0.0, 0.0, 1.0))
                 shin[on_wall] = 0.0
@@ -176,6 +175,9 @@ class StaticWorld:
                     u = (pw[:, 0] - (x0 + x1) / 2) / ((x1 - x0) / 2)
                     v = (pw[:, 1] - (y0 + y1) / 2) / ((y1 - y0) / 2)
                     vis[on_wall] = sample(ground.wall_vis, u, v)
+        lamp = pool_light(light, p)
+        if lamp is not None:
+            vis = vis * lamp
         color, direct = shade(normal, albedo, shin, d, vis, light)
         for face in self.faces:
             self._draw_face(face, o, d, height, width, project, t, color, direct)
@@ -230,6 +232,9 @@ class StaticWorld:
             edge = (u.abs() > 0.9) | (v.abs() > 0.9)
             albedo = torch.where(edge[:, None], albedo * 0.7, albedo)
         vis = sample(face.vis, u, v) if face.vis is not None else torch.ones_like(tt)
+        lamp = pool_light(self.light, o + tt[:, None] * dd)
+        if lamp is not None:
+            vis = vis * lamp
         normal = n.expand(idx.numel(), 3)
         col, dir_ = shade(normal, albedo, torch.full_like(tt, face.shininess), dd, vis, self.light)
         t[idx], color[idx], direct[idx] = tt, col, dir_
@@ -263,6 +268,9 @@ class StaticWorld:
         tt = hit.t[on]
         pn = origin + tt[:, None] * d[where] + hit.normal[on] * 2e-3
         vis = visibility(shadow_culled(self.statics, pn, self.to_light), pn, self.to_light, self.penumbra)
+        lamp = pool_light(self.light, pn)
+        if lamp is not None:
+            vis = vis * lamp
         col, dir_ = shade(hit.normal[on], hit.albedo[on], hit.shininess[on], d[where], vis, self.light)
         t[where], color[where], direct[where] = tt, col, dir_
 

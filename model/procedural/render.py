@@ -35,7 +35,8 @@ from model.procedural.primitives import (
 )
 from model.procedural.raster import StaticWorld
 from model.procedural.scene import SceneSpec
-from model.procedural.shading import Lighting, floor_albedo, lighting_for, luminance, shade, sky
+from model.procedural.sets import ground_albedo, wall_albedo
+from model.procedural.shading import floor_albedo, lighting_for, luminance, pool_light, shade, sky
 from model.procedural.statics import figure_parts, static_primitives
 from model.procedural.weather import rain_overlay
 
@@ -144,15 +145,12 @@ class Renderer:
         self.width, self.height = width, height
         self.device = device
         self.settings = settings or RenderSettings()
-        base = lighting_for(scene.environment)
+        cam = scene.camera
+        # A night lamp pools its light where the action is: over a tracking shot's whole path.
+        centre = float(np.mean([q[0] for q in cam.path])) if cam.path else (cam.target or (0.0,))[0]
+        base = lighting_for(scene.environment, centre)
         self.to_light = F.normalize(torch.tensor(base.to_light, device=device), dim=0)
-        self.light = Lighting(
-            tuple(self.to_light.tolist()),
-            base.light,
-            base.ambient,
-            base.horizon,  # type: ignore[arg-type]
-            base.zenith,
-        )
+        self.light = dataclasses.replace(base, to_light=tuple(self.to_light.tolist()))
         self.faces = faces or {}
         self.animated_heads = frozenset(speakers) | frozenset(self.faces)
         self.statics = static_primitives(scene, self.animated_heads)
@@ -189,10 +187,10 @@ class Renderer:
         normal[is_floor] = normal.new_tensor((0.0, 1.0, 0.0))
         normal[is_wall] = normal.new_tensor((0.0, 0.0, 1.0))
         base = d.new_tensor(floor.color).expand_as(d)
-        albedo = torch.where(is_static[:, None], hit.albedo, floor_albedo(p, base, floor.material, t))
-        wall_col = d.new_tensor((0.86, 0.82, 0.74))
-        skirting = (p[:, 1] < 0.12).float()[:, None] * 0.35
-        albedo = torch.where(is_wall[:, None], wall_col * (1 - skirting), albedo)
+        place = env.place
+        plain = floor_albedo(p, base, floor.material, t)
+        albedo = torch.where(is_static[:, None], hit.albedo, ground_albedo(p, t, base, floor.material, place, plain))
+        albedo = torch.where(is_wall[:, None], wall_albedo(p, place), albedo)
         shin = torch.where(is_static, hit.shininess, torch.full_like(t, material(floor.material).shininess * 0.4))
         shin = torch.where(is_wall, torch.zeros_like(shin), shin)
         surface = t < INF
@@ -203,6 +201,9 @@ class Renderer:
             vis[idx] = visibility(
                 shadow_culled(self.statics, start, self.to_light), start, self.to_light, self.settings.penumbra
             )
+        lamp = pool_light(self.light, p)
+        if lamp is not None:
+            vis = vis * lamp
         color, direct = shade(normal, albedo, shin, d, vis, self.light)
         sky_col = sky(d, self.light, env)
         # Distance haze towards the horizon colour hides the ground's far edge.
@@ -693,6 +694,9 @@ class Renderer:
             pos = positions(t.shape[0], idx)
             blockers = shadow_culled(self.statics, pn, self.to_light) + [pr.restrict(pos) for pr in prims]
             vis = visibility(blockers, pn, self.to_light, self.settings.penumbra)
+            lamp = pool_light(self.light, pn)
+            if lamp is not None:
+                vis = vis * lamp
             # Only bottles and cans have striped highlights; scenes without them skip that work.
             axis = hit.axis[idx] if any(pr.kind == "lathe" for pr in prims) else None
             color, _ = shade(hit.normal[idx], hit.albedo[idx], hit.shininess[idx], d[idx], vis, self.light, axis)

@@ -55,17 +55,21 @@ class EnvironmentSpec:
     time: str = "day"  # day | sunset | night
     rain: float = 0.0  # 0 none .. 1 downpour
     wind: float = 0.0  # m/s, positive blows towards +x
+    place: str = ""  # the set: gym | kitchen | living_room | street | beach | pool | "" (a plain ground); sets.py
 
 
 @dataclass
 class CameraSpec:
-    move: str = "static"  # static | pan | orbit
+    move: str = "static"  # static | track | pan | orbit
     framing: str = "medium"  # medium | close | wide
     # Filled in once the scene is framed; kept so remixes and extensions see the same shot.
     target: tuple[float, float, float] | None = None
     distance: float | None = None
     elevation: float = 0.21  # radians above the horizontal
     fov: float = 0.70  # vertical field of view, radians
+    # A tracking shot's target per frame (empty: the camera aims at `target` throughout); see director.py.
+    path: list[tuple[float, float, float]] = field(default_factory=list)
+    follow: bool = True  # the director may move closer and track the subject; "static camera" turns that off
 
 
 @dataclass
@@ -137,4 +141,5 @@ def _camera(data: dict[str, Any]) -> CameraSpec:
     fields = dict(data)
     if fields.get("target") is not None:
         fields["target"] = _t(fields["target"])
+    fields["path"] = [_t(p) for p in fields.get("path", [])]
     return CameraSpec(**fields)

@@ -17,16 +17,31 @@ class Lighting:
     ambient: tuple[float, float, float]
     horizon: tuple[float, float, float]
     zenith: tuple[float, float, float]
+    # At night a lamp lights a pool around the action and the rest falls dark: (x, z, radius) of that pool.
+    pool: tuple[float, float, float] | None = None
 
 
-def lighting_for(env: EnvironmentSpec) -> Lighting:
-    """The sun (or lamp, or moon) and sky for a setting and time of day."""
+LAMP_LIT = {"street", "gym", "kitchen", "living_room", "pool"}  # places with lamps on at night
+
+
+def lighting_for(env: EnvironmentSpec, centre: float = 0.0) -> Lighting:
+    """The sun (or lamp, or moon) and sky for a setting and time of day; `centre`: x of the action."""
+    if env.setting == "indoor" and env.time == "night":
+        # Lamps from above: warm light, a dark room beyond their pool.
+        return Lighting((-0.2, 0.95, 0.25), (1.15, 0.9, 0.6), (0.06, 0.055, 0.06), (0.06, 0.055, 0.06),
+                        (0.03, 0.03, 0.035), (centre, 0.0, 2.0))  # fmt: skip
+    if env.setting == "indoor" and env.time == "sunset":
+        return Lighting((-0.75, 0.45, 0.45), (1.0, 0.66, 0.42), (0.3, 0.26, 0.26), (0.72, 0.56, 0.46),
+                        (0.46, 0.4, 0.42))  # fmt: skip
     if env.setting == "indoor":
         return Lighting((-0.25, 0.92, 0.3), (0.85, 0.8, 0.72), (0.42, 0.4, 0.36), (0.78, 0.74, 0.66),
                         (0.6, 0.57, 0.52))  # fmt: skip
     if env.time == "night":
-        return Lighting((0.35, 0.8, 0.45), (0.32, 0.38, 0.55), (0.07, 0.08, 0.14), (0.06, 0.08, 0.16),
-                        (0.01, 0.01, 0.04))  # fmt: skip
+        # The moon: cold and dim, and where there are street lamps a warmer pool of their light.
+        lamps = env.place in LAMP_LIT
+        return Lighting((0.35, 0.8, 0.45), (0.9, 0.85, 0.75) if lamps else (0.42, 0.48, 0.68),
+                        (0.05, 0.06, 0.1), (0.04, 0.05, 0.1), (0.005, 0.006, 0.025),
+                        (centre, 0.0, 3.0) if lamps else None)  # fmt: skip
     if env.time == "sunset":
         return Lighting((-0.85, 0.3, 0.35), (1.05, 0.62, 0.36), (0.28, 0.22, 0.26), (1.0, 0.58, 0.32),
                         (0.22, 0.24, 0.48))  # fmt: skip
@@ -46,10 +61,25 @@ def sky(d: torch.Tensor, light: Lighting, env: EnvironmentSpec) -> torch.Tensor:
         sun = (d * d.new_tensor(light.to_light)).sum(-1)
         glow = (sun.clamp(min=0) ** 256) * (0.6 if env.time != "night" else 0.5)
         sky = sky + glow[:, None] * d.new_tensor(light.light)
+        if env.time == "night":
+            # Stars: a fixed sprinkle over directions (not pixels), so they stay put when the camera moves.
+            cell = torch.floor(d * 300.0)
+            hashed = fract(torch.sin(cell @ d.new_tensor((12.9898, 78.233, 37.719))) * 43758.5453)
+            star = (hashed > 0.9985) & (d[:, 1] > 0.05)
+            sky = sky + star[:, None].float() * 0.6
     return sky
 
 
-def _fract(x: torch.Tensor) -> torch.Tensor:
+def pool_light(light: Lighting, p: torch.Tensor) -> torch.Tensor | None:
+    """(P,) share of a night lamp's light reaching points p (P, 3), or None where no lamp pools its light."""
+    if light.pool is None:
+        return None
+    x, z, radius = light.pool
+    r2 = ((p[:, 0] - x) ** 2 + (p[:, 2] - z) ** 2) / (radius * radius)
+    return 1.0 / (1.0 + r2 * r2)
+
+
+def fract(x: torch.Tensor) -> torch.Tensor:
     """x - floor(x): in [0, 1) for negative x too (torch.frac keeps the sign)."""
     return x - torch.floor(x)
 
@@ -60,14 +90,14 @@ def floor_albedo(p: torch.Tensor, base: torch.Tensor, mat: str, t: torch.Tensor)
     x, z = p[:, 0], p[:, 2]
     if mat == "wood":
         plank = torch.floor(z / 0.2)
-        shade = 0.9 + 0.1 * _fract(torch.sin(plank * 12.9898) * 43758.5453)
-        seam = (_fract(z / 0.2) < 0.04).float() * 0.25
+        shade = 0.9 + 0.1 * fract(torch.sin(plank * 12.9898) * 43758.5453)
+        seam = (fract(z / 0.2) < 0.04).float() * 0.25
         factor = shade - seam
     elif mat in {"ice", "glass"}:
         factor = 0.97 + 0.03 * torch.sin(x * 3.1 + z * 2.3)
     else:
         check = (torch.floor(x / 0.5) + torch.floor(z / 0.5)) % 2
-        joint = ((_fract(x / 0.5) < 0.03) | (_fract(z / 0.5) < 0.03)).float()
+        joint = ((fract(x / 0.5) < 0.03) | (fract(z / 0.5) < 0.03)).float()
         factor = 0.96 + 0.04 * check - 0.12 * joint
     return base * (1 + (factor[:, None] - 1) * fade)
 

@@ -9,6 +9,7 @@ import torch
 from model.procedural.materials import material
 from model.procedural.primitives import EDGES, HEAD, Primitive
 from model.procedural.scene import BodySpec, SceneSpec
+from model.procedural.sets import set_pieces
 
 
 def figure_parts(o: BodySpec, mouth: float, face: torch.Tensor | None) -> tuple[list[Primitive], Primitive]:
@@ -33,7 +34,8 @@ def figure_parts(o: BodySpec, mouth: float, face: torch.Tensor | None) -> tuple[
 
 
 def static_primitives(scene: SceneSpec, animated_heads: frozenset[str] = frozenset()) -> list[Primitive]:
-    """Fixtures and figures as primitives, cast once per shot; heads in `animated_heads` are drawn per frame."""
+    """Fixtures, figures and set dressing as primitives, cast once per shot; heads in `animated_heads` are drawn
+    per frame."""
     prims: list[Primitive] = []
     for f in scene.fixtures:
         shin = material(f.material).shininess
@@ -51,4 +53,5 @@ def static_primitives(scene: SceneSpec, animated_heads: frozenset[str] = frozens
         if o.shape == "figure":
             parts, head = figure_parts(o, 0.0, None)
             prims.extend(parts if o.id in animated_heads else [*parts, head])
+    prims.extend(set_pieces(scene))  # the place's furniture and backdrops, seen only
     return prims
