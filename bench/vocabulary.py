@@ -18,6 +18,7 @@ from collections import Counter
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from model.procedural.figures.reading import read_prompt
 from model.procedural.prompt import parse_prompt
 
 
@@ -69,6 +70,7 @@ def measure(prompts: list[str]) -> Coverage:
     fully = 0
     for prompt in prompts:
         parsed = parse_prompt(prompt)
+        parsed.notes.extend(read_prompt(prompt, parsed).notes)  # as the generator reads it (figures/reading.py)
         unused = set(parsed.unused_words)
         words = content_words(prompt)
         total += len(words)

@@ -134,3 +134,15 @@ def ripple_rings(time: float, x: float, surface: float, z: float, speed: float, 
     pos = np.concatenate(out, axis=1)
     alive = np.repeat(((tau > 0) & (tau < 2.0))[:, None], pos.shape[1], axis=1)
     return Particles(pos, alive, np.full(pos.shape[1], 0.01), FOAM)
+
+
+def drips(times: np.ndarray, intensity: float, area: tuple[float, float, float, float], seed: int,
+          floor: float = 0.0) -> Particles:  # fmt: skip
+    """Rain landing: each frame a fresh scatter of tiny bright splashes on the ground, one frame long."""
+    rng = np.random.default_rng([seed & 0xFFFFFFFF, 29])
+    frames = np.asarray(times).size
+    count = int(260 * max(0.0, min(intensity, 1.0)))
+    x0, x1, z0, z1 = area
+    pos = np.stack([rng.uniform(x0, x1, (frames, count)), np.full((frames, count), floor + 0.01),
+                    rng.uniform(z0, z1, (frames, count))], axis=-1)  # fmt: skip
+    return Particles(pos, np.ones((frames, count), bool), np.full(count, 0.012), (0.82, 0.86, 0.92))

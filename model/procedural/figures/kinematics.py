@@ -206,7 +206,9 @@ def animate(
     poses = np.zeros((f, len(rig.limbs), 3))
     poses[..., 0] = root_x[:, None] + facing * centres[..., 0]
     poses[..., 1] = root_y[:, None] + centres[..., 1]
-    poses[..., 2] = facing * world
+    # A sphere's angle only turns its pattern: a head's face is upright when the head points up (world pi).
+    spheres = np.array([limb.shape == "sphere" for limb in rig.limbs])
+    poses[..., 2] = np.where(spheres[None], facing * (world - math.pi), facing * world)
     ends = (
         start + np.stack([np.sin(world), -np.cos(world)], axis=-1) * np.array([lm.length for lm in rig.limbs])[:, None]
     )

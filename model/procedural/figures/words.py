@@ -28,6 +28,10 @@ ANIMALS: dict[str, str] = {
     **_each("dog", "wolf bear lion tiger pig sheep goat deer monkey"),
     **_each("horse", "cow cows bull camel zebra elephant giraffe moose"),
 }  # fmt: skip
+STAND_IN_ANIMALS = frozenset(
+    _each("", "rabbit bunny squirrel mouse rat hamster fox frog wolf bear lion tiger pig sheep goat deer monkey "
+          "cow cows bull camel zebra elephant giraffe moose")
+)  # fmt: skip
 # Rig kinds stood in for by another body plan, with its scale: a bear is a big dog.
 BODY_PLAN_SCALE: dict[str, float] = {
     "rabbit": 0.7, "bunny": 0.7, "squirrel": 0.6, "mouse": 0.3, "rat": 0.35, "hamster": 0.3, "fox": 1.4, "frog": 0.4,
