@@ -21,11 +21,15 @@ from model.generator import (
 )
 from model.procedural.camera import camera_pose, frame_scene
 from model.procedural.edit import apply_edit
+from model.procedural.figures.performance import hold_drive, perform
+from model.procedural.figures.reading import read_prompt
+from model.procedural.figures.staging import stage
 from model.procedural.layout import build_scene, place_groups
 from model.procedural.physics import ImpactEvent, PhysicsSettings, Trajectory, simulate
 from model.procedural.prompt import ObjectGroup, parse_prompt
 from model.procedural.render import Renderer, RenderSettings, Shot, rain_overlay
 from model.procedural.scene import SCENE_VERSION, SceneSpec, SceneVersionError
+from model.procedural.shot_words import apply_shot_words, read_shot_words
 from model.procedural.sound import (
     SAMPLE_RATE,
     SoundSettings,
@@ -36,7 +40,6 @@ from model.procedural.sound import (
     mix_impacts,
     place_mono,
 )
-from model.procedural.shot_words import apply_shot_words, read_shot_words
 from model.procedural.speech import SKIPPED, espeak_available, speak, voice_pitch
 from model.stitching import stitch_clips
 
@@ -111,7 +114,9 @@ class ProceduralGenerator:
     # -- kinds ----------------------------------------------------------------------------------------------
     def _generate(self, request: GenerationRequest, progress: ProgressCallback, cancel: CancelToken) -> Clip:
         parsed = parse_prompt(request.prompt)
+        reading = read_prompt(request.prompt, parsed)  # people, animals, water, weather, stand-in shapes
         scene, notes = build_scene(parsed, request.seed)
+        stage(scene, reading, parsed, notes)
         self._add_cameo_figures(scene, request)
         words = read_shot_words(request.prompt)  # tracking, from above, the place (director.py, sets.py)
         apply_shot_words(scene, words)
@@ -125,7 +130,9 @@ class ProceduralGenerator:
         if scene is None:
             # Not one of ours: re-imagine it from its prompt plus the remix, and say so.
             parsed = parse_prompt(f"{source.prompt}. {request.prompt}")
+            reading = read_prompt(f"{source.prompt}. {request.prompt}", parsed)
             scene, notes = build_scene(parsed, request.seed)
+            stage(scene, reading, parsed, notes)
             meta = {"unused_words": parsed.unused_words,
                     "notes": [f"source came from {source.backend!r}; rebuilt from its prompt", *notes]}  # fmt: skip
             return self._make(scene, request, progress, cancel, meta, reframe=True)
@@ -274,9 +281,12 @@ class ProceduralGenerator:
         chunks = math.ceil(frames / chunk)
         total_steps = chunks + 2
         progress(0, total_steps, "simulating")
-        traj = simulate(scene, frames, fps, self.settings.physics, start_state)
+        traj = simulate(scene, frames, fps, self.settings.physics, start_state,
+                        hold_drive(scene, first_frame * scene.pace / fps))  # fmt: skip
+        # The figures' limbs join the bodies the camera frames and the renderer draws (figures/performance.py).
+        cast = perform(scene, traj, first_frame)
         if scene.camera.target is None:
-            frame_scene(scene, traj.names, traj.poses, width / height)
+            frame_scene(*cast.camera_view(), width / height)
         cancel.raise_if_cancelled()
         progress(1, total_steps, "rendering")
         camera_frames = camera_frames or frames
@@ -288,20 +298,28 @@ class ProceduralGenerator:
             mouths, voice, status = self._speech(scene, request, frames, fps, n_samples)
         faces = self._faces(scene, request)
         speakers = frozenset(k for m in mouths for k in m)
-        renderer = Renderer(scene, width, height, self.device, self.settings.render, faces, speakers)
+        renderer = Renderer(cast.scene, width, height, self.device, self.settings.render, faces, speakers)
         out = np.empty((frames, height, width, 3), np.uint8)
         with torch.inference_mode():
             for c in range(chunks):
                 cancel.raise_if_cancelled()
                 lo, hi = c * chunk, min(frames, (c + 1) * chunk)
-                block = renderer.render_chunk(traj.names, traj.poses[lo:hi], mouths[lo:hi], first_frame + lo,
+                block = renderer.render_chunk(cast.names, cast.poses[lo:hi], mouths[lo:hi], first_frame + lo,
                                               camera_frames)  # fmt: skip
                 for k in range(hi - lo):
                     rain_overlay(block[k], scene.environment, scene.seed, first_frame + lo + k)
                 out[lo:hi] = block.cpu().numpy()
+                moving = scene.camera.move != "static"
+                for k in range(lo, hi) if cast.particles else ():
+                    at = (first_frame + k) / max(camera_frames - 1, 1) if moving else 0.0
+                    shot = Shot(camera_pose(scene, at), width, height, torch.device("cpu"))
+                    cast.draw(out[k], k, shot.project_many, shot.focal)
                 progress(2 + c, total_steps, "rendering")
         cancel.raise_if_cancelled()
         audio = self._audio(scene, traj, n_samples, fps, first_frame, camera_frames, prior_events, voice)
+        if cast.sounds:
+            extra = cast.audio(n_samples, SAMPLE_RATE, lambda x: self._pan_x(scene, x, 0.5, 0.0))
+            audio = limit(audio + extra, self.settings.sound.headroom)
         progress(total_steps, total_steps, "done")
         return out, audio, traj, status
 

@@ -268,7 +268,11 @@ class Renderer:
             o = self.bodies[name]
             shin = material(o.material).shininess
             if o.shape == "sphere":
-                looks.append(BodyLook("sphere", (o.size[0],) * 3, o.color, shin, SEAMS, o.size[0], owner=o.id))
+                # An articulated person's head (model/procedural/figures) has a face: painted, or its cameo's.
+                head = o.kind in {"adult_head", "child_head"}
+                face = self.faces.get(o.id.rsplit("/", 1)[0]) if head else None
+                looks.append(BodyLook("sphere", (o.size[0],) * 3, o.color, shin, HEAD if head else SEAMS, o.size[0],
+                                      face, owner=o.id))  # fmt: skip
             elif o.shape == "cylinder":
                 profile = lathe.lathe_for(o.kind, o.size[0], o.size[1])
                 looks.append(BodyLook("lathe", o.size, o.color, shin, PLAIN, lathe.bounding_radius(profile),

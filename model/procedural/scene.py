@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from model.procedural.figures.spec import FigureSpec
+
 SCENE_VERSION = 1
 
 
@@ -33,6 +35,7 @@ class BodySpec:
     # A cylinder's axis in its own frame: "y" stands it up (it tips over in the picture plane), "z" lays it
     # across the view (its side view is a disc, so it rolls). Other shapes ignore it.
     axis: str = "y"
+    contents: str = ""  # a liquid inside ("water"): it spills when the vessel tips (model/procedural/figures/)
 
 
 @dataclass
@@ -56,6 +59,7 @@ class EnvironmentSpec:
     rain: float = 0.0  # 0 none .. 1 downpour
     wind: float = 0.0  # m/s, positive blows towards +x
     place: str = ""  # the set: gym | kitchen | living_room | street | beach | pool | "" (a plain ground); sets.py
+    snow: float = 0.0  # 0 none .. 1 heavy
 
 
 @dataclass
@@ -89,6 +93,7 @@ class SceneSpec:
     speech: list[SpeechSpec] = field(default_factory=list)
     seed: int = 0
     version: int = SCENE_VERSION
+    figures: list[FigureSpec] = field(default_factory=list)  # articulated people and animals (figures/)
 
     def floor(self) -> FixtureSpec:
         for fixture in self.fixtures:
@@ -113,6 +118,7 @@ class SceneSpec:
             speech=[SpeechSpec(**s) for s in data.get("speech", [])],
             seed=int(data.get("seed", 0)),
             version=SCENE_VERSION,
+            figures=[FigureSpec.from_dict(f) for f in data.get("figures", [])],
         )
 
 
