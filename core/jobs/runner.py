@@ -193,7 +193,7 @@ class Runner:
             data = await asyncio.to_thread(self._encode, clip, job, EncodeOptions(metadata=tuple(metadata.items())))
             sha = await asyncio.to_thread(k.media.put, data)
             try:
-                clip_id = await k.db.write(lambda db: self._finish(db, job, clip, sha, len(data)))
+                clip_id = await k.db.write(lambda db: self._finish(db, job, clip, sha, len(data), running.token))
             except BaseException:
                 # Not recorded (a consent withdrawn during encoding, a database error): keep no file of it.
                 await self._discard_media(sha)
@@ -243,7 +243,13 @@ class Runner:
             data = extension.sign(data, job)
         return data
 
-    def _finish(self, db: sqlite_utils.Database, job: JobRecord, clip: Clip, sha: str, size: int) -> str | None:
+    def _finish(
+        self, db: sqlite_utils.Database, job: JobRecord, clip: Clip, sha: str, size: int, token: CancelToken
+    ) -> str | None:
+        # A cancel sets the token inside a write too (`cancel`), and writes run one at a time: either it came first
+        # and the clip is not recorded (refunded, as its answer said), or this came first and it answers "too late".
+        if token.cancelled and token.reason != SHUTDOWN:
+            raise GenerationCancelled(token.reason)
         for extension in self.k.extensions:
             extension.check_finish(db, job)
         return record_clip(
@@ -327,12 +333,33 @@ class Runner:
                 return Reply(f"cancelled `{job.id}`; its {job.cost} credits were refunded", job_id=job.id)
             job = await k.db.read(partial(jobstore.get_job, job_id=job_id)) or job  # type: ignore[arg-type]
         if job.state in ("running", "encoding"):
-            running = self._running.get(job.id)
-            if running is not None:
+            return await self._cancel_started(job, reason)
+        return Reply(f"job `{job.id}` is already {job.state}", ok=False, job_id=job.id)
+
+    async def _cancel_started(self, job: JobRecord, reason: str) -> Reply:
+        """Cancel a job past the queue, or say honestly that it is too late.
+
+        The token is set inside a write, and the write that records the clip checks it (`_finish`): writes run one
+        at a time, so a cancel answered "refunded" is never followed by a charged, posted clip."""
+        running = self._running.get(job.id)
+        if running is None:
+            self._cancel_requests[job.id] = reason  # started, not yet running here: the scheduler applies it
+
+        def decide(db: sqlite_utils.Database) -> str:
+            current = jobstore.get_job(db, job.id)
+            state = current.state if current is not None else "deleted"
+            if state in ("running", "encoding") and running is not None:
                 running.token.cancel(reason)
-            else:
-                self._cancel_requests[job.id] = reason
+            return state
+
+        state = await self.k.db.write(decide)
+        if state in ("running", "encoding"):
             return Reply(
                 f"cancelling `{job.id}`; it stops at its next step and the credits are refunded", job_id=job.id
             )
-        return Reply(f"job `{job.id}` is already {job.state}", ok=False, job_id=job.id)
+        self._cancel_requests.pop(job.id, None)
+        if state == "done":
+            return Reply(
+                f"too late: `{job.id}` is finished and being posted; its credits are spent", ok=False, job_id=job.id
+            )
+        return Reply(f"job `{job.id}` is already {state}", ok=False, job_id=job.id)
