@@ -24,6 +24,7 @@ from bots.common.outbox import Backoff, DeliveryWorker
 from bots.discordbot import commands, render
 from bots.discordbot.cameos import DiscordCameos, ForgetButton
 from bots.discordbot.delivery import TRANSIENT_ERRORS, DiscordDelivery
+from bots.discordbot.pending import PendingInteractions, place_key
 from bots.discordbot.progress import DiscordProgress, JobWatch
 from bots.discordbot.replies import NOT_A_CLIP, ReplyRemixes
 from bots.discordbot.settings import DiscordSettings
@@ -48,6 +49,14 @@ STOP_GRACE_SECONDS = 10.0
 INTENTS = discord.Intents(guilds=True, guild_messages=True, dm_messages=True)
 
 
+class KeptCommandTree(app_commands.CommandTree["SoraClient"]):
+    """The command tree; every slash command passes here before its callback defers it, so it is kept first."""
+
+    async def interaction_check(self, interaction: discord.Interaction[SoraClient], /) -> bool:
+        await self.client.adapter.pending.keep(interaction)
+        return True
+
+
 class SoraClient(discord.Client):
     """The discord.py client: minimal intents (no privileged ones), the command tree, persistent buttons."""
 
@@ -59,7 +68,7 @@ class SoraClient(discord.Client):
         )
         self.actions = adapter  # what ClipButton.callback calls
         self.adapter = adapter
-        self.tree: app_commands.CommandTree[SoraClient] = app_commands.CommandTree(self)
+        self.tree: app_commands.CommandTree[SoraClient] = KeptCommandTree(self)
         self.tree.error(adapter.on_command_error)
         commands.install(self.tree, adapter)
 
@@ -102,6 +111,7 @@ class DiscordAdapter:
         # message id -> clip id of clips just posted, for the same reason (the message menu on a brand-new post).
         self._fresh_posts: OrderedDict[str, str] = OrderedDict()
         self.delivery = DiscordDelivery(self)
+        self.pending = PendingInteractions(self, core.inbox)
         self.deliveries = DeliveryWorker(
             core,
             PLATFORM,
@@ -131,6 +141,7 @@ class DiscordAdapter:
         self.client_task = asyncio.create_task(self.client.start(self.settings.token), name="discord-client")
         self.client_task.add_done_callback(self._client_ended)
         self.spawn(self.events.run(subscription), "discord-events")
+        self.spawn(self._answer_cut_off(), "discord-replay")
         self.deliveries.start()
 
     async def stop(self) -> None:
@@ -164,6 +175,11 @@ class DiscordAdapter:
     async def _client_ready(self) -> None:
         assert self.client is not None
         await self.client.wait_until_ready()
+
+    async def _answer_cut_off(self) -> None:
+        """Interactions deferred before a crash and never answered get their answer now."""
+        await self._client_ready()
+        await self.pending.replay()
 
     def _client_ended(self, task: asyncio.Task[None]) -> None:
         if not task.cancelled() and task.exception() is not None:
@@ -199,12 +215,14 @@ class DiscordAdapter:
     @staticmethod
     def place(interaction: discord.Interaction) -> Place:
         channel_id = str(interaction.channel_id)
+        # The interaction names the request: admitted twice (a replay after a crash), it finds its first job.
+        key = place_key(interaction.id)
         if interaction.guild_id is None:
-            return Place(PLATFORM, channel_id, None, is_private=True)
+            return Place(PLATFORM, channel_id, None, is_private=True, request_key=key)
         channel = interaction.channel
         if isinstance(channel, discord.Thread):
-            return Place(PLATFORM, str(channel.parent_id), str(interaction.guild_id), str(channel.id))
-        return Place(PLATFORM, channel_id, str(interaction.guild_id))
+            return Place(PLATFORM, str(channel.parent_id), str(interaction.guild_id), str(channel.id), request_key=key)
+        return Place(PLATFORM, channel_id, str(interaction.guild_id), request_key=key)
 
     async def place_for_clip(self, place: Place, clip: str) -> Place:
         """A remix, extend or reroll of a clip goes into that clip's thread, if it has one in this server."""
@@ -221,7 +239,9 @@ class DiscordAdapter:
                 except (discord.HTTPException, *TRANSIENT_ERRORS):
                     continue
             if isinstance(thread, discord.Thread) and str(thread.guild.id) == place.guild_id:
-                return Place(PLATFORM, str(thread.parent_id), place.guild_id, str(thread.id))
+                return Place(
+                    PLATFORM, str(thread.parent_id), place.guild_id, str(thread.id), request_key=place.request_key
+                )
         return place
 
     # -- commands (each is called after the interaction was deferred) -----------------------------
@@ -355,6 +375,7 @@ class DiscordAdapter:
         if action == "remix":
             await interaction.response.send_modal(self.remix_modal(partial(self._remix_submitted, clip)))
             return
+        await self.pending.keep(interaction)
         await interaction.response.defer(thinking=True, ephemeral=action == "delete")
         opened = time.monotonic()
         actor, place = self.actor(interaction), self.place(interaction)
@@ -403,12 +424,18 @@ class DiscordAdapter:
     async def _answer(self, interaction: discord.Interaction, text: str, *, view: Any = discord.utils.MISSING) -> None:
         try:
             await interaction.edit_original_response(content=render.fit(text), view=view)
-        except (discord.HTTPException, *TRANSIENT_ERRORS) as exc:
+        except (discord.DiscordServerError, *TRANSIENT_ERRORS) as exc:
+            # Left pending in the inbox: the next start answers it again.
+            log.warning("could not answer interaction %s: %r", interaction.id, exc)
+            return
+        except discord.HTTPException as exc:
             log.warning("could not answer interaction %s: %r", interaction.id, exc)
         except RuntimeError as exc:
             if self.client is None or not self.client.is_closed():
                 raise
             log.info("not answering interaction %s: the client is shutting down (%s)", interaction.id, exc)
+            return
+        await self.pending.answered(interaction.id)
 
     async def _answer_job(
         self, interaction: discord.Interaction, reply: Reply, prompt: str, place: Place, opened: float
