@@ -98,16 +98,10 @@ def is_approved(db: sqlite_utils.Database, cameo_id: str, user_id: str) -> bool:
     )
 
 
-def approved_names(db: sqlite_utils.Database, cameo_id: str) -> list[str]:
-    """Each approved person by the name their platform gave most recently (else the user's name)."""
-    rows = db.query(
-        """SELECT COALESCE(
-                  (SELECT i.display_name FROM identities i WHERE i.user_id = g.user_id ORDER BY i.id DESC LIMIT 1),
-                  u.display_name) AS display_name
-           FROM cameo_grants g JOIN users u ON u.id = g.user_id WHERE g.cameo_id = ? ORDER BY g.created_at""",
-        [cameo_id],
-    )
-    return [str(r["display_name"]) for r in rows]
+def approved_users(db: sqlite_utils.Database, cameo_id: str) -> list[str]:
+    """The users approved for a cameo, in the order they were approved."""
+    rows = db.query("SELECT user_id FROM cameo_grants WHERE cameo_id = ? ORDER BY created_at", [cameo_id])
+    return [str(r["user_id"]) for r in rows]
 
 
 # -- uses -------------------------------------------------------------------------------------------------------------

@@ -31,5 +31,15 @@ def holder(db: sqlite_utils.Database, platform: str, handle: str) -> dict[str, A
     )
 
 
+def of_account(db: sqlite_utils.Database, platform: str, platform_user_id: str) -> str | None:
+    """The handle the account showed last, if any."""
+    row = one(
+        db,
+        "SELECT handle FROM platform_handles WHERE platform = ? AND platform_user_id = ? ORDER BY seen_at DESC",
+        [platform, platform_user_id],
+    )
+    return None if row is None else str(row["handle"])
+
+
 def drop_account(db: sqlite_utils.Database, platform: str, platform_user_id: str) -> None:
     db.execute("DELETE FROM platform_handles WHERE platform = ? AND platform_user_id = ?", [platform, platform_user_id])

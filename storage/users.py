@@ -59,18 +59,6 @@ def display_name(db: sqlite_utils.Database, user_id: str) -> str | None:
     return None if row is None else str(row["display_name"])
 
 
-def named_on_platform(db: sqlite_utils.Database, platform: str, word: str) -> list[dict[str, Any]]:
-    """People on a platform whose account id is `word` or whose display name is it (any case): user_id, name."""
-    return list(
-        db.query(
-            """SELECT DISTINCT i.user_id, COALESCE(i.display_name, u.display_name) AS name FROM identities i
-               JOIN users u ON u.id = i.user_id
-               WHERE i.platform = ? AND (i.platform_user_id = ? OR lower(i.display_name) = lower(?))""",
-            [platform, word, word],
-        )
-    )
-
-
 def first_identity(db: sqlite_utils.Database, user_id: str) -> dict[str, Any] | None:
     """The person's oldest platform account: platform, platform_user_id."""
     return one(db, "SELECT platform, platform_user_id FROM identities WHERE user_id = ? ORDER BY id", [user_id])

@@ -18,7 +18,7 @@ from core.commands import Limits, clean_text
 from core.errors import BadCommand
 from core.identity import Actor
 from core.jobs import store as jobstore
-from storage import users
+from core.people import names
 
 if TYPE_CHECKING:
     pass
@@ -124,23 +124,22 @@ _QUALIFIED = re.compile(r"^([a-z]+):(\S+)$")
 
 
 def resolve_user(db: sqlite_utils.Database, actor: Actor, word: str, now: datetime) -> tuple[str, str]:
-    """(user id, how to name them) for `<@123>` (a Discord mention), `telegram:123`, `@name` or `name`.
+    """(user id, how to name them) for `<@123>` (a Discord mention), `telegram:123`, or a handle (`@name`, `name`).
 
-    A mention or a platform-qualified id names an account even if we have not seen it yet; a bare name
-    must match someone who has used the service on the actor's platform.
-    """
+    A mention or a platform-qualified id names an account even if we have not seen it yet; a handle must be one
+    an account on the actor's platform has shown us. A display name never matches: anyone can take one
+    (core/people/names.py)."""
     mention = _MENTION.match(word)
     qualified = _QUALIFIED.match(word)
     if mention or qualified:
         platform, platform_id = (actor.platform, mention.group(1)) if mention else qualified.groups()  # type: ignore[union-attr]
-        user_id = jobstore.user_for(db, Actor(platform, platform_id, platform_id), now)
-        return user_id, users.display_name(db, user_id) or platform_id
-    name = word.lstrip("@")
-    rows = users.named_on_platform(db, actor.platform, name)
-    if not rows:
-        raise CameoError(
-            f"I don't know anyone called {word[:40]} here yet; they need to use the bot once, or mention them"
-        )
-    if len(rows) > 1:
-        raise CameoError(f"several people are called {word[:40]}; mention the one you mean")
-    return str(rows[0]["user_id"]), str(rows[0]["name"])
+    else:
+        found = names.account_with_handle(db, actor.platform, word)
+        if found is None:
+            raise CameoError(
+                f"I don't know anyone called {word[:40]} here yet; they need to use the bot once, or mention them"
+            )
+        platform, platform_id = actor.platform, found
+    # No display name: the word is not one, and must not overwrite the name the account showed us.
+    user_id = jobstore.user_for(db, Actor(platform, platform_id, ""), now)
+    return user_id, names.account_label(db, platform, platform_id)

@@ -25,6 +25,7 @@ from core.commands import cameo_handles
 from core.extensions import JobExtension
 from core.identity import Actor, Place
 from core.jobs import store as jobstore
+from core.people import names as people_names
 from core.records import JobRecord, iso
 from core.texts import short
 from model.generator import CameoRef, Clip, GenerationRequest
@@ -176,7 +177,7 @@ class CameoExtension(JobExtension):
                 continue
             names = ", ".join(f"@{c.handle}" for c in used)
             text = (
-                f"{job.requester.display_name} used your cameo {names} in clip `{clip_id}`: "
+                f"{_requester(db, job.requester)} used your cameo {names} in clip `{clip_id}`: "
                 f"“{short(job.prompt, 120)}”. "
                 f"Delete it everywhere with `delete {clip_id}` (or the Delete button); `cameo clips` lists every clip "
                 "with you in it; `cameo revoke` turns your cameo off."
@@ -203,3 +204,10 @@ class CameoExtension(JobExtension):
                 }
             )
         return rows
+
+
+def _requester(db: sqlite_utils.Database, requester: Actor) -> str:
+    """The display name with its platform, as the owner knows them from the chat (core/people/names.py)."""
+    if requester.display_name and requester.display_name != requester.user_id:
+        return people_names.by_name(requester.platform, requester.display_name)
+    return people_names.account_label(db, requester.platform, requester.user_id)

@@ -19,6 +19,7 @@ from core.cameos.consent import (
 from core.errors import Refused, SoraboxError
 from core.identity import Actor, Place
 from core.jobs import store as jobstore
+from core.people import names
 from core.records import Reply, iso
 from storage import cameos as cameo_rows
 
@@ -139,13 +140,13 @@ class CameoRules:
 
 
 def approved_names(db: sqlite_utils.Database, cameo_id: str) -> list[str]:
-    # The name their platform gave most recently: someone approved by id before they spoke has no better one.
-    return cameo_rows.approved_names(db, cameo_id)
+    # By handle, or display name with its platform (core/people/names.py): a bare display name can be anyone's.
+    return [names.user_label(db, user_id) for user_id in cameo_rows.approved_users(db, cameo_id)]
 
 
 def _target(db: sqlite_utils.Database, actor: Actor, who: Actor | str, now: datetime) -> tuple[str, str]:
-    if isinstance(who, Actor):
-        return jobstore.user_for(db, who, now), who.display_name
+    if isinstance(who, Actor):  # the adapter resolved a mention or a picked member to the account
+        return jobstore.user_for(db, who, now), names.account_label(db, who.platform, who.user_id, who.display_name)
     return resolve_user(db, actor, who, now)
 
 

@@ -21,6 +21,7 @@ from core.commands import Limits
 from core.errors import BadCommand
 from core.identity import Actor, Place
 from core.jobs import store as jobstore
+from core.people import names
 from core.records import Reply, iso
 from storage import jobs, links, users
 from storage.merge import merge_users
@@ -119,10 +120,21 @@ def is_private(place: Place) -> bool:
 
 
 def linked_accounts(db: sqlite_utils.Database, user_id: str) -> list[LinkedAccount]:
+    # Named by display name with the platform (`telegram (Ana)`), else by handle; never by a raw account id.
     return [
-        LinkedAccount(r["platform"], r["platform_user_id"], r["display_name"] or r["platform_user_id"], r["created_at"])
+        LinkedAccount(
+            r["platform"],
+            r["platform_user_id"],
+            r["display_name"] or _handle(db, r["platform"], r["platform_user_id"]),
+            r["created_at"],
+        )
         for r in users.identities_of(db, user_id)
     ]
+
+
+def _handle(db: sqlite_utils.Database, platform: str, platform_user_id: str) -> str:
+    handle = names.handle_of(db, platform, platform_user_id)
+    return f"@{handle}" if handle else "no name shown"
 
 
 def _describe(accounts: list[LinkedAccount]) -> str:
