@@ -51,6 +51,9 @@ class RenderSettings:
     supersample_max_pixels: int = 1280 * 720
     # The same for the static image (ground, fixtures, figures), which is cast once per shot.
     background_supersample_max_pixels: int = 1280 * 720
+    # Above this many pixels a moving camera's still world is drawn at half size and scaled up (bodies keep full
+    # size): it is moving, so the softness reads as motion, and 720p then costs what 360p does.
+    moving_background_full_max_pixels: int = 640 * 360
     penumbra: float = 0.035  # angular size of the light; softens sphere shadows with distance
     chunk: int = 12  # frames per progress report / cancel check
 
@@ -235,7 +238,13 @@ class Renderer:
                                       material(floor.material).shininess * 0.4, self.scene.environment, self.light,
                                       self.to_light, self.settings.penumbra)  # fmt: skip
         h, w = self.height, self.width
-        color, frac, depth = self._world.draw(shot.origin, shot.rays(0, 0, w, h, 1), h, w, shot.project_many)
+        if w * h > self.settings.moving_background_full_max_pixels and w % 2 == 0 and h % 2 == 0:
+            half = Shot(shot.pose, w // 2, h // 2, self.device)
+            color, frac, depth = self._world.draw(half.origin, half.rays(0, 0, w // 2, h // 2, 1), h // 2, w // 2,
+                                                  half.project_many)  # fmt: skip
+            color, frac, depth = _upscale(color, frac, depth, h // 2, w // 2)
+        else:
+            color, frac, depth = self._world.draw(shot.origin, shot.rays(0, 0, w, h, 1), h, w, shot.project_many)
         return Background(color[None], frac[None], depth[None], 1, _to_uint8(color.reshape(1, h, w, 3)),
                           color[None], frac[None], depth[None])  # fmt: skip
 
@@ -782,6 +791,16 @@ def _pool(img: torch.Tensor, ss: int) -> torch.Tensor:
         return img
     h, w = img.shape[0] // ss, img.shape[1] // ss
     return img.reshape(h, ss, w, ss, 3).mean(dim=(1, 3))
+
+
+def _upscale(color: torch.Tensor, frac: torch.Tensor, depth: torch.Tensor, h: int, w: int
+             ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:  # fmt: skip
+    """Half-size still-world buffers (h*w, ...) at twice the size: colour and light share smoothly, depth by
+    nearest (a depth between a near and a far surface would be a surface that is not there)."""
+    img = torch.cat([color.reshape(h, w, 3), frac.reshape(h, w, 1)], dim=-1).permute(2, 0, 1)[None]
+    big = F.interpolate(img, scale_factor=2, mode="bilinear", align_corners=False)[0].permute(1, 2, 0)
+    deep = depth.reshape(h, w).repeat_interleave(2, 0).repeat_interleave(2, 1)
+    return big[..., :3].reshape(-1, 3).contiguous(), big[..., 3].reshape(-1).contiguous(), deep.reshape(-1)
 
 
 def _to_uint8(img: torch.Tensor) -> torch.Tensor:

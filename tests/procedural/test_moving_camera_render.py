@@ -10,7 +10,7 @@ from model.procedural.camera import camera_pose, frame_scene
 from model.procedural.layout import build_scene
 from model.procedural.physics import PhysicsSettings, simulate
 from model.procedural.prompt import parse_prompt
-from model.procedural.render import Renderer, Shot
+from model.procedural.render import Renderer, RenderSettings, Shot
 
 
 @pytest.mark.parametrize(
@@ -32,3 +32,19 @@ def test_faces_with_baked_shadows_look_like_the_full_ray_cast(prompt: str) -> No
             diff = np.abs(cast - drawn).max(axis=-1)
             assert diff.mean() < 1.0
             assert (diff > 24).mean() < 0.01  # only a few pixels along shadow and face edges differ
+
+
+def test_above_the_full_size_limit_the_still_world_is_drawn_at_half_size_and_scaled_up() -> None:
+    width, height = 192, 108
+    scene, _ = build_scene(parse_prompt("a basketball is thrown at the hoop, orbit"), 3)
+    traj = simulate(scene, 24, 24.0, PhysicsSettings(), None)
+    frame_scene(scene, traj.names, traj.poses, width / height)
+    full = Renderer(scene, width, height, torch.device("cpu"))
+    half = Renderer(scene, width, height, torch.device("cpu"), RenderSettings(moving_background_full_max_pixels=0))
+    with torch.inference_mode():
+        shot = Shot(camera_pose(scene, 0.5), width, height, full.device)
+        sharp = full._moving_background(shot)
+        soft = half._moving_background(shot)
+    assert soft.frames.shape == sharp.frames.shape and soft.pixel_depth.shape == sharp.pixel_depth.shape
+    diff = np.abs(sharp.frames[0].numpy().astype(int) - soft.frames[0].numpy().astype(int)).max(axis=-1)
+    assert 0 < diff.mean() < 3.0  # softer along edges, the same picture
