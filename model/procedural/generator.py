@@ -23,6 +23,7 @@ from model.procedural.camera import camera_pose, frame_scene
 from model.procedural.edit import apply_edit
 from model.procedural.figures.performance import hold_drive, perform
 from model.procedural.figures.reading import read_prompt
+from model.procedural.figures.remix import apply_figure_edit, read_remix, without_words
 from model.procedural.figures.staging import stage
 from model.procedural.layout import build_scene, place_groups
 from model.procedural.physics import ImpactEvent, PhysicsSettings, Trajectory, simulate
@@ -136,7 +137,13 @@ class ProceduralGenerator:
             meta = {"unused_words": parsed.unused_words,
                     "notes": [f"source came from {source.backend!r}; rebuilt from its prompt", *notes]}  # fmt: skip
             return self._make(scene, request, progress, cancel, meta, reframe=True)
-        edit = apply_edit(scene, request.prompt, request.seed)
+        figure_edit = read_remix(request.prompt)  # "make it a dog", "now he catches it", "make it snow"
+        edit = apply_edit(scene, without_words(request.prompt, figure_edit.used), request.seed)
+        if figure_changes := apply_figure_edit(edit.scene, figure_edit):
+            edit.changes += figure_changes
+            edit.notes = [n for n in edit.notes if not n.startswith("nothing in the remix prompt")]
+            edit.reframe = True
+        edit.unused_words = [w for w in edit.unused_words if w not in figure_edit.used]
         self._add_cameo_figures(edit.scene, request)
         edit.reframe |= apply_shot_words(edit.scene, read_shot_words(request.prompt))
         meta = {"unused_words": edit.unused_words, "notes": edit.notes, "changes": edit.changes,

@@ -87,7 +87,7 @@ def test_a_dog_runs_into_the_sea_and_splashes_with_a_sound() -> None:
 
 
 def test_a_glass_of_water_is_a_glass_that_spills_not_a_pool() -> None:
-    scene, notes, unused = _scene("a glass of water is knocked off a kitchen table")
+    scene, _, unused = _scene("a glass of water is knocked off a kitchen table")
     assert unused == []
     assert "pool" not in {f.kind for f in scene.fixtures}
     glass = next(o for o in scene.objects if not o.static)

@@ -112,7 +112,20 @@ def hold_drive(scene: SceneSpec, start: float = 0.0) -> Drive | None:
         times = np.arange(0.0, probe.release.time + 2 / HOLD_HZ, 1 / HOLD_HZ)
         hand = animate(rig, fig.script, times, fig.x, fig.facing, fig.z, fig.ground, with_release=False).points["hand"]
         holds.append((fig.holds, times, hand, probe.release.time, body.velocity))
-    if not holds:
+    catches: list[tuple[str, np.ndarray, np.ndarray, float]] = []
+    for fig in scene.figures:
+        if not fig.catches:
+            continue
+        rig = rig_for(fig.kind, fig.scale)
+        probe = animate(rig, fig.script, np.zeros(1), fig.x, fig.facing, fig.z, fig.ground, with_release=False)
+        at = probe.events.get("catch")
+        if at is None:
+            continue
+        times = np.arange(max(at, start) - 1 / HOLD_HZ, start + 30.0, 1 / HOLD_HZ)
+        times = times[: int(12 * HOLD_HZ)]  # twelve seconds in the hands is longer than any clip part
+        hand = animate(rig, fig.script, times, fig.x, fig.facing, fig.z, fig.ground, with_release=False).points["hand"]
+        catches.append((fig.catches, times, hand, at))
+    if not holds and not catches:
         return None
     released: set[str] = set()
 
@@ -132,6 +145,15 @@ def hold_drive(scene: SceneSpec, start: float = 0.0) -> Drive | None:
             vx, vy = (hand[k + 1] - hand[k]) * HOLD_HZ
             world.data.qpos[q : q + 3] = (x, y, 0.0)
             world.data.qvel[q : q + 3] = (vx, vy, 0.0)
+        for name, times, hand, at in catches:
+            if t < at or t > times[-1]:
+                continue  # in flight before the catch: the physics has it
+            i = next(k for k, b in enumerate(world.dynamic) if b.name == name)
+            q = 3 * i
+            k = min(int((t - times[0]) * HOLD_HZ), len(times) - 2)
+            x, y = np.interp(t, times, hand[:, 0]), np.interp(t, times, hand[:, 1])
+            world.data.qpos[q : q + 3] = (x, y, 0.0)
+            world.data.qvel[q : q + 3] = (*((hand[k + 1] - hand[k]) * HOLD_HZ), 0.0)
 
     return drive
 

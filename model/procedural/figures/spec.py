@@ -24,6 +24,7 @@ class FigureSpec:
     color: tuple[float, float, float] | None = None
     color_name: str = ""
     holds: str = ""
+    catches: str = ""  # a body it catches: free until the catch, then in the hands
     label: str = ""  # a cameo handle: its face goes on the head
 
     @classmethod

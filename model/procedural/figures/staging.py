@@ -87,8 +87,11 @@ def stage(scene: SceneSpec, reading: Reading, parsed: ParsedPrompt, notes: list[
     for n, request in enumerate(reading.figures[:3]):
         for k in range(min(request.count, 3)):
             fig = _figure(request, f"{request.kind}-fig{n}{k}", kinds)
+            caught = _caught_body(scene, parsed) if "catch" in request.verbs and n == 0 and k == 0 else None
             if n == 0 and k == 0 and held is not None:
                 _hold(scene, fig, held)
+            elif caught is not None:
+                catch(scene, fig, caught)
             elif k % 2 == 1 and fig.kind in {"adult", "child"}:
                 fig.x, fig.facing = -fig.x + 0.8, -1.0  # a second person faces the first (playing catch)
             elif n or k:
@@ -96,6 +99,28 @@ def stage(scene: SceneSpec, reading: Reading, parsed: ParsedPrompt, notes: list[
                 fig.z = -0.7 * (n + k)  # others stand behind, so no one hides anyone
             scene.figures.append(fig)
     notes.extend(reading.notes)
+
+
+def _caught_body(scene: SceneSpec, parsed: ParsedPrompt) -> str | None:
+    body = next((o for o in scene.objects if not o.static and o.shape != "figure"), None)
+    return body.id if body is not None else None
+
+
+def catch(scene: SceneSpec, fig: FigureSpec, body_id: str) -> None:
+    """Throw `body_id` from in front of the figure so it reaches its hands at the catch; it stays there after."""
+    ball = next(o for o in scene.objects if o.id == body_id)
+    rig = rig_for(fig.kind, fig.scale)
+    probe = animate(rig, fig.script, np.zeros(1), fig.x, fig.facing, fig.z, fig.ground, with_release=False)
+    at = probe.events.get("catch")
+    if at is None:
+        return
+    hand = animate(rig, fig.script, np.array([at]), fig.x, fig.facing, fig.z, fig.ground, with_release=False)
+    hx, hy = (float(v) for v in hand.points["hand"][0])
+    x0, y0 = hx + fig.facing * 3.2, max(1.0, hy - 0.3)
+    ball.position, ball.angle, ball.z = (x0, y0), 0.0, fig.z
+    ball.velocity = ((hx - x0) / at, (hy - y0 + 0.5 * G * at * at) / at)
+    ball.spin = 0.0
+    fig.catches, fig.holds = body_id, ""
 
 
 def _held_body(scene: SceneSpec, reading: Reading, parsed: ParsedPrompt) -> str | None:
