@@ -62,7 +62,7 @@ WALL_BOX = (-12.0, 12.0, 0.0, 6.0)  # x0, x1, y0, y1 of the indoor wall's baked 
 
 def box_faces(prim: Primitive) -> list[Face]:
     """The six sides of a static box primitive (turned about z by its angle)."""
-    angle = float(prim.angle)  # type: ignore[arg-type]
+    angle = float(prim.angle)
     c, s = np.cos(angle), np.sin(angle)
     ex, ey, ez = np.array((c, s, 0.0)), np.array((-s, c, 0.0)), np.array((0.0, 0.0, 1.0))
     axes = ((ex, prim.half[0]), (ey, prim.half[1]), (ez, prim.half[2]))

@@ -46,10 +46,10 @@ def read_shot_words(prompt: str) -> ShotWords:
     for m in ABOVE.finditer(prompt):
         found.above = True
         found.words += m.group(0).lower().split()
-    m = _PLACE_RE.search(prompt)
-    if m:
-        found.place, found.setting = PLACES[m.group(0).lower()]
-        found.words += m.group(0).lower().split()
+    place = _PLACE_RE.search(prompt)
+    if place:
+        found.place, found.setting = PLACES[place.group(0).lower()]
+        found.words += place.group(0).lower().split()
     return found
 
 
