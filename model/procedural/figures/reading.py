@@ -30,6 +30,9 @@ SUPPORTS = {"sofa": "sofa", "couch": "sofa", "settee": "sofa", "bed": "sofa", "a
             "bench": "table"}  # fmt: skip
 WATERS = {"sea": "sea", "ocean": "sea", "waves": "sea", "surf": "sea", "lake": "sea", "pond": "sea", "river": "sea",
           "bay": "sea", "pool": "pool", "water": "pool", "puddle": "pool"}  # fmt: skip
+SCENERY = frozenset({"field", "fields", "meadow", "lawn", "grass", "grassy", "park", "countryside", "farm", "forest",
+                     "jungle", "hills", "hill", "mountain", "mountains", "city", "village", "town", "square", "market",
+                     "track", "road", "trail"})  # fmt: skip
 PLACES = {"beach": "beach", "shore": "beach", "sand": "beach", "seaside": "beach", "coast": "beach"}
 SNOW = {"snow": 1.0, "snows": 1.0, "snowing": 1.0, "snowy": 0.7, "snowfall": 1.0, "blizzard": 1.0, "snowflakes": 0.6,
         "flurries": 0.4}  # fmt: skip
@@ -132,6 +135,9 @@ def read_prompt(text: str, parsed: ParsedPrompt) -> Reading:
             reading.water = reading.water if reading.water == "sea" else WATERS[w]
             if current is not None and w != "puddle":
                 current.into = WATERS[w]
+            reading.used.add(w)
+        elif w in SCENERY and w in parsed.unused_words:
+            parsed.setting = parsed.setting or "outdoor"  # out of doors, on the open ground
             reading.used.add(w)
         elif w in PLACES:
             reading.beach = True

@@ -76,13 +76,14 @@ def stage(scene: SceneSpec, reading: Reading, parsed: ParsedPrompt, notes: list[
         if support not in kinds:
             scene.fixtures.append(sofa() if support == "sofa" else mat())
             kinds.add(support)
-    if scene.figures or not reading.figures:
-        notes.extend(reading.notes)
-        return
-    if (reading.figures or env.snow or reading.water == "sea") and FALLBACK_NOTE in notes and not parsed.groups:
+    weather = env.snow or env.rain or reading.water == "sea"
+    if (reading.figures or weather) and FALLBACK_NOTE in notes and not parsed.groups:
         # The grammar found no object and put a ball in; the figures (or the weather) are the subject here.
         scene.objects = [o for o in scene.objects if not (o.kind == "ball" and not o.static)]
         notes.remove(FALLBACK_NOTE)
+    if scene.figures or not reading.figures:
+        notes.extend(reading.notes)
+        return
     held = _held_body(scene, reading, parsed)
     for n, request in enumerate(reading.figures[:3]):
         for k in range(min(request.count, 3)):
