@@ -58,6 +58,7 @@ from core.people import handles, linking
 from core.records import ClipRecord, Delivery, JobRecord, JobSummary, LineageNode, Reply
 from core.settings import Settings
 from core.texts import render_jobs
+from storage import clips as clip_rows
 from storage.database import Database
 from storage.media_store import MediaStore
 
@@ -188,6 +189,8 @@ class Sorabox:
     async def start(self) -> None:
         """Recover from the last run, then start the scheduler."""
         await asyncio.to_thread(self.media.remove_temporaries)
+        referenced = await self.kernel.db.read(clip_rows.media_referenced)
+        await asyncio.to_thread(self.media.remove_unreferenced, referenced)
         await self.runner.start()
         # Deliveries left pending by the last run: tell whoever is listening.
         for platform in await self.outbox.pending_platforms():

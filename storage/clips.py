@@ -58,3 +58,12 @@ def posts(db: sqlite_utils.Database, clip_id: str) -> list[dict[str, Any]]:
             [clip_id],
         )
     )
+
+
+def media_referenced(db: sqlite_utils.Database) -> set[str]:
+    """Every stored file a row refers to: clips' videos, cameos' face, voice and reference video."""
+    rows = db.execute(
+        "SELECT media_sha256 FROM clips UNION SELECT face_sha256 FROM cameos UNION SELECT voice_sha256 FROM cameos"
+        " UNION SELECT reference_sha256 FROM cameos"
+    ).fetchall()
+    return {r[0] for r in rows if r[0]}

@@ -65,5 +65,15 @@ class MediaStore:
             count += 1
         return count
 
+    def remove_unreferenced(self, referenced: set[str]) -> int:
+        """Delete stored files no row refers to (a crash between writing a clip's file and recording the clip);
+        called at start-up, before anything can be writing."""
+        count = 0
+        for path in self.files():
+            if path.name.split(".", 1)[0] not in referenced:
+                path.unlink(missing_ok=True)
+                count += 1
+        return count
+
     def files(self) -> list[Path]:
         return [p for p in self.root.glob("*/*/*") if p.is_file() and not p.name.startswith(".tmp-")]
