@@ -212,32 +212,34 @@ class StaticWorld:
             y0, y1 = max(int(uv[:, 1].min()) - 1, 0), min(int(uv[:, 1].max()) + 2, height)
         if x1 <= x0 or y1 <= y0:
             return
-        rows = torch.arange(y0, y1, device=d.device)[:, None] * width
-        idx = (rows + torch.arange(x0, x1, device=d.device)[None]).reshape(-1)
-        dd = d[idx]
+        # Work on the face's screen box as views of the frame's buffers: no gathers, writes land in place.
+        box = (slice(y0, y1), slice(x0, x1))
+        dd = d.view(height, width, 3)[box]  # (h, w, 3)
+        t_box = t.view(height, width)[box]
         n = d.new_tensor(face.normal)
         c = d.new_tensor(face.center)
         denom = dd @ n
         tt = ((c - o) @ n) / torch.where(denom.abs() < 1e-9, torch.full_like(denom, -1e-9), denom)
-        q = o + tt[:, None] * dd - c
+        q = o + tt[..., None] * dd - c
         u = q @ d.new_tensor(face.axis_u) / face.half_u
         v = q @ d.new_tensor(face.axis_v) / face.half_v
-        hit = (tt > 1e-4) & (tt < t[idx]) & (u.abs() <= 1) & (v.abs() <= 1)
-        keep = hit.nonzero().squeeze(1)
-        if not keep.numel():
+        hit = (tt > 1e-4) & (tt < t_box) & (u.abs() <= 1) & (v.abs() <= 1)
+        if not bool(hit.any()):
             return
-        idx, u, v, tt, dd = idx[keep], u[keep], v[keep], tt[keep], dd[keep]
-        albedo = d.new_tensor(face.color).expand(idx.numel(), 3)
+        u, v, tt, rays = u[hit], v[hit], tt[hit], dd[hit]
+        albedo = d.new_tensor(face.color).expand(tt.numel(), 3)
         if face.edges:
             edge = (u.abs() > 0.9) | (v.abs() > 0.9)
             albedo = torch.where(edge[:, None], albedo * 0.7, albedo)
         vis = sample(face.vis, u, v) if face.vis is not None else torch.ones_like(tt)
-        lamp = pool_light(self.light, o + tt[:, None] * dd)
+        lamp = pool_light(self.light, o + tt[:, None] * rays)
         if lamp is not None:
             vis = vis * lamp
-        normal = n.expand(idx.numel(), 3)
-        col, dir_ = shade(normal, albedo, torch.full_like(tt, face.shininess), dd, vis, self.light)
-        t[idx], color[idx], direct[idx] = tt, col, dir_
+        normal = n.expand(tt.numel(), 3)
+        col, dir_ = shade(normal, albedo, torch.full_like(tt, face.shininess), rays, vis, self.light)
+        t_box[hit] = tt
+        color.view(height, width, 3)[box][hit] = col
+        direct.view(height, width, 3)[box][hit] = dir_
 
     def _draw_spheres(self, origin: torch.Tensor, d: torch.Tensor, height: int, width: int,
                       project: Project, t: torch.Tensor, color: torch.Tensor,
