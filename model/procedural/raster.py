@@ -202,14 +202,14 @@ class StaticWorld:
         eye = o.cpu().numpy().astype(np.float64)
         if float(face.normal @ (eye - face.center)) <= 0:
             return  # seen from behind: the box's other faces cover it
+        # The corners in order around the face, so that consecutive ones share an edge.
         corners = np.array([face.center + su * face.half_u * face.axis_u + sv * face.half_v * face.axis_v
-                            for su in (-1, 1) for sv in (-1, 1)])  # fmt: skip
-        uv = project(corners)
-        if np.isnan(uv[:, 0]).any():
-            x0, y0, x1, y1 = 0, 0, width, height
-        else:
-            x0, x1 = max(int(uv[:, 0].min()) - 1, 0), min(int(uv[:, 0].max()) + 2, width)
-            y0, y1 = max(int(uv[:, 1].min()) - 1, 0), min(int(uv[:, 1].max()) + 2, height)
+                            for su, sv in ((-1, -1), (-1, 1), (1, 1), (1, -1))])  # fmt: skip
+        uv = _in_front(corners, project)
+        if uv is None:
+            return  # wholly behind the camera
+        x0, x1 = max(int(uv[:, 0].min()) - 1, 0), min(int(uv[:, 0].max()) + 2, width)
+        y0, y1 = max(int(uv[:, 1].min()) - 1, 0), min(int(uv[:, 1].max()) + 2, height)
         if x1 <= x0 or y1 <= y0:
             return
         # Work on the face's screen box as views of the frame's buffers: no gathers, writes land in place.
@@ -275,6 +275,27 @@ class StaticWorld:
             vis = vis * lamp
         col, dir_ = shade(hit.normal[on], hit.albedo[on], hit.shininess[on], d[where], vis, self.light)
         t[where], color[where], direct[where] = tt, col, dir_
+
+
+def _in_front(corners: np.ndarray, project: Project, near: float = 0.06) -> np.ndarray | None:
+    """Screen points (N, 3) of a flat polygon (corners (K, 3) in order) cut to the part in front of the camera:
+    a face that reaches behind the camera (the camera stands among the stairs) gets its true screen box, not the
+    whole frame. None when all of it is behind."""
+    uv = project(corners)
+    z = uv[:, 2]
+    if (z > near).all():
+        return uv
+    if not (z > near).any():
+        return None
+    points = [uv[k] for k in range(len(corners)) if z[k] > near]
+    for k in range(len(corners)):
+        a, b = k, (k + 1) % len(corners)
+        if (z[a] > near) != (z[b] > near):
+            w = (z[a] - near) / (z[a] - z[b])
+            cut = project((corners[a] + (corners[b] - corners[a]) * w)[None])[0]
+            if not np.isnan(cut[0]):
+                points.append(cut)
+    return np.array(points)
 
 
 def _shadow_box(statics: list[Primitive], to_light: np.ndarray) -> tuple[float, float, float, float]:
