@@ -62,6 +62,13 @@ class Performance:
             half = (high[0] - low[0]) / 2 + 0.1
             shape = "figure"
             thrown = self.thrown.get(fig_id)
+            travel = float(np.ptp(track.root[:, 0])) if track.root.shape[0] else 0.0
+            if thrown is None and travel < 2.0:
+                # A figure that stays about where it is (a jump onto a sofa, a backflip): one still box round all
+                # it does, so the director holds a still shot on it instead of chasing each limb's jitter.
+                low, high = xy.reshape(-1, 2).min(axis=0) - 0.1, xy.reshape(-1, 2).max(axis=0) + 0.1
+                centre = np.broadcast_to((low + high) / 2, centre.shape)
+                half, shape = (high - low) / 2, "box"
             if thrown is not None:
                 # A throw is the thrower and the flight together: one still box round both, so both are seen.
                 ball = self.poses[: thrown[1], self.names.index(thrown[0]), :2]

@@ -343,7 +343,7 @@ def _swim(rig: Rig, m: Motion, t: np.ndarray) -> Segment:
     else:
         seg = _quad_gait(rig, Motion("walk", speed=1.6), t, run=False)
         seg.absolute = np.ones(t.shape, bool)
-        seg.lift = np.full_like(t, m.surface - rig.height * 0.55)
+        seg.lift = np.full_like(t, m.surface - rig.height * 0.2)  # legs paddle below, back and head above
         seg.dx = 0.6 * rig.height * m.speed * t
     seg.events["in_water"] = 0.0
     return seg
