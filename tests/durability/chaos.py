@@ -85,7 +85,17 @@ def free_port() -> int:
 class Chaos:
     """One data folder, the two fake platforms, the console, and `sorabox serve` killed and started again."""
 
-    def __init__(self, data: Path, telegram: FakeTelegram, discord: FakeDiscord, *, seed: int = 1) -> None:
+    def __init__(
+        self,
+        data: Path,
+        telegram: FakeTelegram,
+        discord: FakeDiscord,
+        *,
+        seed: int = 1,
+        env: dict[str, str] | None = None,
+    ) -> None:
+        """`env`: more SORABOX_* variables for the service (another backend, more workers)."""
+        self.env = env or {}
         self.data = data
         self.log = data / "serve.log"
         self.telegram = telegram
@@ -108,7 +118,7 @@ class Chaos:
         identifies, started = self.discord.identifies, time.monotonic()
         platforms = telegram_env(self.telegram.base_url, self.telegram.token)
         platforms |= discord_env(self.discord.api_base, self.discord.gateway_url, self.discord.token)
-        self.service = serve(self.data, self.log, platforms, web_port=self.port)
+        self.service = serve(self.data, self.log, platforms | self.env, web_port=self.port)
         polled = lambda: any(c.method == "getUpdates" and c.at > started for c in self.telegram.calls)  # noqa: E731
         await self.discord.wait_until(
             lambda: (self.discord.identifies > identifies and polled()) or self.service_ended(), within=120
@@ -273,7 +283,8 @@ class Chaos:
     # -- the account ------------------------------------------------------------------------------
 
     async def settle(self, within: float) -> None:
-        """Wait until every acknowledged request has an answer and no job is waiting or running."""
+        """Wait until every acknowledged request has an answer, no job is waiting or running, and no clip waits to be
+        posted."""
         deadline = time.monotonic() + within
         while time.monotonic() < deadline:
             if not self._unanswered() and not self._busy_jobs():
@@ -284,8 +295,9 @@ class Chaos:
     def _busy_jobs(self) -> int:
         with contextlib.closing(sqlite3.connect(f"file:{self.data / 'sorabox.db'}?mode=ro", uri=True)) as db:
             db.execute("PRAGMA busy_timeout = 2000")
-            (n,) = db.execute("SELECT count(*) FROM jobs WHERE state IN ('queued', 'running')").fetchone()
-        return int(n)
+            (n,) = db.execute("SELECT count(*) FROM jobs WHERE state IN ('queued', 'running', 'encoding')").fetchone()
+            (d,) = db.execute("SELECT count(*) FROM deliveries WHERE state = 'pending'").fetchone()
+        return int(n) + int(d)
 
     def _unanswered(self) -> list[Request]:
         return [r for r in self.requests if self._acknowledged(r) and not self._answers(r)]
@@ -360,6 +372,8 @@ class Chaos:
             posts = self._clip_posts(request.tag)
             if any(n > 1 for n in posts.values()):
                 report.duplicates.append(f"{request.tag}'s clip posted {posts}")
+            if made and made[0]["state"] == "done" and posts.get(request.platform, 1) == 0:
+                report.lost.append(f"{request.platform} {request.kind} {request.tag}: its clip was never posted")
         media = self.data / "media"
         on_disk = {p.name.split(".")[0] for p in media.rglob("*") if p.is_file() and not p.name.startswith(".tmp-")}
         wanted = {c["media_sha256"] for c in clips if c["deleted_at"] is None and c["media_sha256"]}
