@@ -20,6 +20,20 @@ from model.procedural import ProceduralGenerator
 
 PROMPT = "a red rubber ball falls from two meters and bounces on a concrete floor"
 SIZES = ((640, 360, 2.0), (1280, 720, 6.0))  # width, height, target seconds for a 5 s clip
+# The actions with their fixtures (issue #19): with --actions each runs once per repeat at every size; the summary
+# per size gives the median and the worst over all of them.
+ACTION_PROMPTS = (
+    "an orange basketball bounces off the backboard",
+    "a blue box slides down a wooden ramp",
+    "a yellow ball bounces down a flight of stairs",
+    "three green tennis balls roll down a ramp",
+    "a yellow cube topples down the stairs at night",
+    "a glass bottle falls off a table",
+    "a red ball and a blue ball collide",
+    "a tower of blocks collapses",
+    "a wooden cube and a stone ball fall into a pool",
+    "a red ball splashes into a pool",
+)
 # Camera moves (issue #19): with --camera each runs once per repeat at every size; the summary per size gives the
 # median and the worst over all of them.
 CAMERA_PROMPTS = (
@@ -70,6 +84,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--seconds", type=float, default=5.0)
     parser.add_argument("--prompt", default=PROMPT)
+    parser.add_argument("--actions", action="store_true", help="run the action prompts instead of --prompt")
     parser.add_argument("--camera", action="store_true", help="run the camera-move prompts instead of --prompt")
     parser.add_argument("--figures", action="store_true", help="run the people/animal/water prompts instead")
     parser.add_argument("--sizes", default="640x360,1280x720", help="comma-separated WxH (default: both targets)")
@@ -84,6 +99,9 @@ def main() -> None:
     if args.camera or args.figures:
         prompts = FIGURE_PROMPTS if args.figures else CAMERA_PROMPTS
         camera_moves(generator, [s for s in SIZES if (s[0], s[1]) in wanted], args.repeats, args.seconds, prompts)
+        return
+    if args.actions:
+        action_shots(generator, SIZES, args.repeats, args.seconds)
         return
     for width, height, target in SIZES:
         times = [run_once(generator, width, height, args.seconds, args.prompt) for _ in range(args.repeats)]
@@ -106,6 +124,19 @@ def camera_moves(generator: ProceduralGenerator, sizes: list[tuple[int, int, flo
         worst = max(times)
         print(f"{width}x{height}: median {statistics.median(times):.2f} s, worst {worst:.2f} s over "
               f"{len(times)} prompts (target <= {limit:.1f} s: {'ok' if worst <= limit else 'SLOW'})")
+
+
+def action_shots(generator: ProceduralGenerator, sizes: tuple[tuple[int, int, float], ...], repeats: int,
+                 seconds: float) -> None:  # fmt: skip
+    """Each action prompt at each size (best of `repeats`), then the median and the worst per size."""
+    for width, height, target in sizes:
+        limit = target * seconds / 5.0
+        best = {p: min(run_once(generator, width, height, seconds, p) for _ in range(repeats)) for p in ACTION_PROMPTS}
+        for prompt, took in best.items():
+            print(f"  {width}x{height} {took:6.2f} s  {prompt}", flush=True)
+        worst = max(best.values())
+        print(f"{width}x{height}: median {statistics.median(best.values()):.2f} s, worst {worst:.2f} s over "
+              f"{len(best)} action prompts (target <= {limit:.1f} s: {'ok' if worst <= limit else 'SLOW'})")
 
 
 if __name__ == "__main__":

@@ -65,7 +65,7 @@ class PhysicsSettings:
     hold_tolerance: float = 5e-4
     # Impacts are looked for every this many steps (a contact lasts ~40): one Python call per batch, not per step.
     check_steps: int = 4
-    contact_samples: int = 12  # rolling/sliding speeds sampled this many times per frame, for the sound
+    contact_samples: int = 4  # rolling/sliding speeds sampled this many times per frame, for the sound
     touch_hold: float = 0.025  # seconds a hopping slider still counts as touching (see Simulator._sample_contacts)
     water_density: float = 1000.0
     water_drag: float = 1.2  # drag coefficient in water (a bluff body)
@@ -228,9 +228,11 @@ class Simulator:
         self.events: list[ImpactEvent] = []
         self._last_event: dict[tuple[str, str], int] = {}  # pair -> index into events
         self._touching = np.zeros((len(world.dynamic), 2))  # roll, slide speeds at the last sample
-        self._last_touch: dict[int, tuple[float, np.ndarray]] = {}  # body -> when it last touched, and the normal
+        # When each body last touched something calmly, and that surface's normal (for a slider's hops).
+        self._touch_time = np.full(len(world.dynamic), -np.inf)
+        self._touch_normal = np.zeros((len(world.dynamic), 2))
         self._geom_body = np.array([g.body for g in world.geoms], np.int64)
-        self._round = [b.shape == "circle" for b in world.dynamic]
+        self._round = np.array([b.shape == "circle" for b in world.dynamic], bool)
         self._wet: dict[int, float] = {}  # submerged share of each body in water, to see it enter
         self._body_ids = [mujoco.mj_name2id(world.model, mujoco.mjtObj.mjOBJ_BODY, f"b{i}")
                           for i in range(len(world.dynamic))]  # fmt: skip
@@ -334,27 +336,28 @@ class Simulator:
                 vel[live, side, 0] = v[:, 0] - v[:, 2] * r[:, 1]
                 vel[live, side, 1] = v[:, 1] + v[:, 2] * r[:, 0]
             rel = vel[:, 0] - vel[:, 1]
-            closing = np.sum(rel * normal, axis=1, keepdims=True)
-            slip = np.linalg.norm(rel - normal * closing, axis=1)
-            for c in range(n):
-                if abs(float(closing[c, 0])) > st.event_threshold:
+            closing = np.sum(rel * normal, axis=1)
+            slip = np.linalg.norm(rel - normal * closing[:, None], axis=1)
+            calm = np.abs(closing) <= st.event_threshold
+            for side in range(2):
+                b = owner[:, side]
+                use = calm & (b >= 0)
+                if not use.any():
                     continue
-                for b in owner[c]:
-                    if b < 0:
-                        continue
-                    touching[b, 1] = max(touching[b, 1], slip[c])
-                    if self._round[b]:
-                        # Rolling is the centre moving along the surface.
-                        v = vel3[b, :2]
-                        along = v - normal[c, :2] * float(v @ normal[c, :2])
-                        touching[b, 0] = max(touching[b, 0], float(np.hypot(*along)))
-                    self._last_touch[b] = (self.time, normal[c, :2].copy())
-        for b in range(touching.shape[0]):
-            seen = self._last_touch.get(b)
-            if touching[b].any() or seen is None or self.time - seen[0] > st.touch_hold:
-                continue
-            if abs(float(vel3[b, :2] @ seen[1])) < 0.1:  # hopping along the surface, not leaving it
-                touching[b] = self._touching[b]
+                bodies, n2 = b[use], normal[use, :2]
+                np.maximum.at(touching[:, 1], bodies, slip[use])
+                # Rolling is the centre moving along the surface.
+                v = vel3[bodies, :2]
+                along = np.linalg.norm(v - n2 * np.sum(v * n2, axis=1, keepdims=True), axis=1)
+                np.maximum.at(touching[:, 0], bodies, np.where(self._round[bodies], along, 0.0))
+                self._touch_time[bodies] = self.time
+                self._touch_normal[bodies] = n2
+        held = (
+            ~touching.any(axis=1)
+            & (self.time - self._touch_time <= st.touch_hold)
+            & (np.abs(np.sum(vel3[:, :2] * self._touch_normal, axis=1)) < 0.1)  # hopping along, not leaving
+        )
+        touching[held] = self._touching[held]
         self._touching = touching
 
     def _water_forces(self) -> None:

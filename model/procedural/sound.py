@@ -24,7 +24,7 @@ SAMPLE_RATE = 48_000
 class SoundSettings:
     sample_rate: int = SAMPLE_RATE
     impact_gain: float = 0.55
-    roll_gain: float = 0.05
+    roll_gain: float = 0.02  # a rolling ball is a low rumble, well under the knock when it hits something
     slide_gain: float = 0.06
     ambience_gain: float = 1.0
     headroom: float = 0.9  # peak level the mix is scaled down to if it would clip

@@ -91,10 +91,13 @@ def extents(mask: np.ndarray) -> np.ndarray:
 def track(mask: np.ndarray, min_pixels: int = 3) -> np.ndarray:
     """(T, 4) centroid x, y, pixel count and lowest row of ONE object per frame: the connected blob nearest to
     where it was last seen (the largest blob to begin with), so other things of the same colour do not pull it.
+    Pixels of that colour in more than 80 % of the frames are ignored as part of the set (with a still camera).
     NaN where it is not seen."""
     import cv2
 
     out = np.full((mask.shape[0], 4), np.nan)
+    # With a still camera, what is there in nearly every frame is the set (a red rug, a blue wall), not the object.
+    mask = mask & ~(mask.mean(axis=0) > 0.8)
     last: tuple[float, float] | None = None
     for t, m in enumerate(mask):
         count, _labels, stats, cents = cv2.connectedComponentsWithStats(m.astype(np.uint8), connectivity=8)
