@@ -228,7 +228,9 @@ def unlink_account(db: sqlite_utils.Database, actor: Actor, platform: str, now: 
     jobstore.audit(db, "account_unlinked", now, user_id=user_id, platform=platform)
     left = linked_accounts(db, user_id)
     return _Outcome(
-        True, f"unlinked your {platform} account: it starts fresh; your clips and credits stay with {_describe(left)}"
+        True,
+        f"unlinked your {platform} account: it starts fresh (what it used today still counts); "
+        f"your clips and credits stay with {_describe(left)}",
     )
 
 

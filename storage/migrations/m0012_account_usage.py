@@ -15,6 +15,12 @@ import sqlite_utils
 def apply(db: sqlite_utils.Database) -> None:
     db.execute("ALTER TABLE quota_ledger ADD COLUMN account_sha256 TEXT")
     db.table("quota_ledger").create_index(["account_sha256", "period"])
+    # Which account spent a row is as fixed as its amount: only `user_id` may change (a merge, migration 9).
+    db.execute("DROP TRIGGER quota_ledger_append_only")
+    db.execute(
+        "CREATE TRIGGER quota_ledger_append_only BEFORE UPDATE OF id, job_id, kind, credits, period, created_at, note,"
+        " account_sha256 ON quota_ledger BEGIN SELECT RAISE(ABORT, 'the quota ledger is append-only'); END"
+    )
     db.execute(
         """CREATE TABLE quota_carryover (
              account_sha256 TEXT NOT NULL,

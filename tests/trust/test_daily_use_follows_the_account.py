@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import sqlite3
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+
+import pytest
 
 from core.events import JobDone
 from core.identity import Actor
@@ -80,3 +83,14 @@ async def test_forgetme_keeps_only_an_anonymous_count_until_the_day_ends(tmp_pat
         await _spend(rig, ANA_TG)  # the next day's first job drops the ended day's count
         carried = await rig.db.read(lambda db: [dict(r) for r in db.query("SELECT * FROM quota_carryover")])
         assert carried == []
+
+
+async def test_which_account_spent_a_row_cannot_be_rewritten(tmp_path: Path) -> None:
+    async with cameo_core(tmp_path) as rig:
+        await _spend(rig, ANA_TG)
+
+        def rewrite(db: Any) -> None:
+            db.execute("UPDATE quota_ledger SET account_sha256 = 'someone-else'")
+
+        with pytest.raises(sqlite3.IntegrityError, match="append-only"):
+            await rig.db.write(rewrite)
