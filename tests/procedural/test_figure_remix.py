@@ -78,11 +78,10 @@ def test_a_remix_through_the_generator_says_what_changed() -> None:
     from model.procedural import ProceduralGenerator
 
     generator = ProceduralGenerator(device="cpu")
-    base = dict(width=64, height=36, seconds=1.0)
-    clip = generator.generate(GenerationRequest("generate", "a cat jumps onto a sofa", **base), no_progress,
-                              CancelToken())  # fmt: skip
+    clip = generator.generate(GenerationRequest("generate", "a cat jumps onto a sofa", width=64, height=36,
+                                                seconds=1.0), no_progress, CancelToken())  # fmt: skip
     source = SourceClip("src", "a cat jumps onto a sofa", "procedural", json.loads(json.dumps(clip.state)), clip)
-    remix = generator.generate(GenerationRequest("remix", "make it a dog", sources=(source,), **base), no_progress,
-                               CancelToken())  # fmt: skip
+    remix = generator.generate(GenerationRequest("remix", "make it a dog", sources=(source,), width=64, height=36,
+                                                 seconds=1.0), no_progress, CancelToken())  # fmt: skip
     assert any("now a dog" in c for c in remix.metadata["changes"])
     assert remix.metadata["unused_words"] == [] and remix.state["scene"]["figures"][0]["kind"] == "dog"
