@@ -161,8 +161,8 @@ for _w, _v in MATERIAL_SYNONYMS.items():
     _VOCAB.setdefault(_w, ("material", _v))
 for _w, _s in SIZES.items():
     _VOCAB[_w] = ("size", str(_s))
-for _w, _v in HEIGHT_WORDS.items():
-    _VOCAB.setdefault(_w, ("height_word", str(_v)))
+for _w, _h in HEIGHT_WORDS.items():
+    _VOCAB.setdefault(_w, ("height_word", str(_h)))
 _VOCAB["tin"] = ("material", "metal")
 _MAX_PHRASE = 3
 
