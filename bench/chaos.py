@@ -34,7 +34,9 @@ async def main(args: argparse.Namespace) -> int:
     await discord.start()
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="sorabox-chaos-") as folder:
-        chaos = Chaos(Path(folder), telegram, discord, seed=args.seed)
+        data = Path(args.data) if args.data else Path(folder)  # --data keeps the service's log and database
+        data.mkdir(parents=True, exist_ok=True)
+        chaos = Chaos(data, telegram, discord, seed=args.seed)
         storm = Storm(telegram, discord, args.faults, seed=args.seed) if args.faults else None
         try:
             if storm is not None:
@@ -79,5 +81,6 @@ if __name__ == "__main__":
     parser.add_argument("--requests-per-kill", type=int, default=3)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--faults", type=float, default=0.0, help="share of platform calls that fail (0.1, 0.5)")
+    parser.add_argument("--data", help="a folder to keep the service's data and log in (default: a temporary one)")
     parser.add_argument("--settle", type=float, default=600.0, help="seconds to wait for the last jobs and answers")
     raise SystemExit(asyncio.run(main(parser.parse_args())))
