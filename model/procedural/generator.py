@@ -57,6 +57,10 @@ class ProceduralSettings:
     render: RenderSettings = field(default_factory=RenderSettings)
     sound: SoundSettings = field(default_factory=SoundSettings)
     crossfade_seconds: float = 0.25
+    # torch's CPU threads for rendering. The renderer runs many small tensor operations, and with 2 threads on this
+    # project's 2-core machines they spin against each other and against the rest of the service: a 5 s 640x360
+    # clip took 17.7 s on one thread and 131 s on two (2026-12-06, bench notes in BENCHMARKS.md).
+    cpu_threads: int = 1
 
 
 def fit_size(width: int, height: int) -> tuple[int, int, list[str]]:
@@ -89,6 +93,8 @@ class ProceduralGenerator:
     def __init__(self, device: str | None = None, settings: ProceduralSettings | None = None) -> None:
         self.device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
         self.settings = settings or ProceduralSettings()
+        if self.device.type == "cpu":
+            torch.set_num_threads(self.settings.cpu_threads)  # process-wide: the procedural backend owns the process
 
     # -- the protocol ---------------------------------------------------------------------------------------
     def generate(self, request: GenerationRequest, progress: ProgressCallback, cancel: CancelToken) -> Clip:
