@@ -75,6 +75,14 @@ class SoraClient(discord.Client):
     async def setup_hook(self) -> None:
         # Registered before the gateway connects, so buttons posted before a restart work at once.
         self.add_dynamic_items(ClipButton, ForgetButton)
+        try:
+            await self._sync_commands()
+        except (discord.HTTPException, *TRANSIENT_ERRORS) as exc:
+            # Discord keeps the commands of the last sync: a failed one (a 429 or a lost answer while the platform
+            # is in trouble) must not keep the bot off the gateway, where deferred interactions wait for answers.
+            log.warning("could not sync the application commands (the last sync's stay in use): %r", exc)
+
+    async def _sync_commands(self) -> None:
         guild_ids = self.adapter.settings.guild_ids
         if guild_ids:
             for guild_id in guild_ids:
