@@ -63,12 +63,15 @@ class Performance:
             shape = "figure"
             thrown = self.thrown.get(fig_id)
             travel = float(np.ptp(track.root[:, 0])) if track.root.shape[0] else 0.0
-            if thrown is None and travel < 2.0:
-                # A figure that stays about where it is (a jump onto a sofa, a backflip): one still box round all
-                # it does, so the director holds a still shot on it instead of chasing each limb's jitter.
+            if thrown is None and travel < 3.0:
+                # A figure that stays about where it is (a jump onto a sofa, a backflip) is one still subject at
+                # the middle of all it does, as big as the figure itself or an eighth of that span: the director
+                # then holds a still shot close enough to see it and wide enough for the whole move.
                 low, high = xy.reshape(-1, 2).min(axis=0) - 0.1, xy.reshape(-1, 2).max(axis=0) + 0.1
+                body = (xy[0].max(axis=0) - xy[0].min(axis=0)) / 2 + 0.05
+                radius = max(math.sqrt(4 * body[0] * body[1] / math.pi), 0.13 * float(np.max(high - low)))
                 centre = np.broadcast_to((low + high) / 2, centre.shape)
-                half, shape = (high - low) / 2, "box"
+                half, shape = np.full(2, radius * math.sqrt(math.pi) / 2), "box"
             if thrown is not None:
                 # A throw is the thrower and the flight together: one still box round both, so both are seen.
                 ball = self.poses[: thrown[1], self.names.index(thrown[0]), :2]
