@@ -166,7 +166,8 @@ class TelegramAdapter:
         except (InvalidToken, BadRequest):
             await self.stop()
             raise
-        except (TimedOut, NetworkError) as exc:
+        except (TimedOut, NetworkError, RetryAfter) as exc:
+            # RetryAfter too: a 429 on getMe at start-up is a reason to wait, not to give the bot up.
             log.warning("telegram: the Bot API is unreachable (%s); retrying in the background", exc)
             self._tasks.append(asyncio.create_task(self._connect_later(), name="telegram-connect"))
             return
@@ -195,6 +196,9 @@ class TelegramAdapter:
             except (InvalidToken, BadRequest) as exc:
                 log.error("telegram: the Bot API refused to start the bot (%s); the adapter stays off", exc)
                 return
+            except RetryAfter as exc:
+                log.info("telegram: asked to wait (%s)", exc)
+                delay = max(delay, retry_seconds(exc))
             except (TimedOut, NetworkError) as exc:
                 log.info("telegram: still unreachable (%s)", exc)
                 delay = min(delay * 2, self.settings.retry_max_seconds)

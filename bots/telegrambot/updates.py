@@ -16,8 +16,9 @@ import logging
 from collections.abc import Awaitable, Callable
 
 from telegram import Bot, Update
-from telegram.error import Conflict, InvalidToken, NetworkError, RetryAfter, TimedOut
+from telegram.error import InvalidToken, RetryAfter, TelegramError
 
+from bots.telegrambot.waits import retry_seconds
 from core.inbox import Inbox
 
 log = logging.getLogger(__name__)
@@ -81,8 +82,12 @@ class DurableUpdates:
         """Long-poll getUpdates until cancelled. The offset moves past a batch only after the batch is kept."""
         offset: int | None = None
         delay = self.retry_base
-        with contextlib.suppress(TimedOut, NetworkError):  # getUpdates answers 409 while a webhook is set
+        try:  # getUpdates answers 409 while a webhook is set
             await self.bot.delete_webhook(drop_pending_updates=False)
+        except InvalidToken:
+            raise
+        except TelegramError as exc:
+            log.info("telegram: deleteWebhook failed (%s); polling anyway", exc)
         while True:
             try:
                 updates = await self.bot.get_updates(
@@ -92,11 +97,13 @@ class DurableUpdates:
                     read_timeout=self.poll_timeout + 10,
                 )
             except RetryAfter as exc:
-                await asyncio.sleep(_seconds(exc.retry_after))
+                await asyncio.sleep(retry_seconds(exc))
                 continue
             except InvalidToken:
                 raise
-            except (TimedOut, NetworkError, Conflict) as exc:
+            except TelegramError as exc:
+                # Network trouble, a 409 while another poll or a webhook lingers, an answer that would not parse:
+                # wait and poll again, never let receiving stop.
                 log.info("telegram: getUpdates failed (%s); trying again in %.0f s", exc, delay)
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, self.retry_max)
@@ -124,8 +131,3 @@ class DurableUpdates:
             # The application's error handler has had its say; a handler that fails must not come back at every start.
             log.exception("telegram: handling update %s failed", update.update_id)
         await self.inbox.handled(PLATFORM, request_key(update))
-
-
-def _seconds(value: object) -> float:
-    total = getattr(value, "total_seconds", None)
-    return float(total()) if callable(total) else float(value)  # type: ignore[arg-type]

@@ -6,6 +6,8 @@ import asyncio
 import io
 from pathlib import Path
 
+import pytest
+
 from bots.serve import run_service
 from core.settings import Settings
 from model.media import probe
@@ -18,6 +20,7 @@ def _clip_posts(fake: FakeDiscord, channel_id: int) -> list[FakeMessage]:
     return [m for m in fake.channel_messages(channel_id) if any(c.startswith("sora:remix:") for c in m.custom_ids())]
 
 
+@pytest.mark.slow  # serve's default procedural backend makes two full clips (5 s of 640x360 each)
 async def test_sorabox_serve_posts_the_clip_in_a_new_thread_and_a_second_users_remix_lands_there(
     fake_discord: FakeDiscord, tmp_path: Path
 ) -> None:

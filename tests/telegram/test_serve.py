@@ -17,7 +17,8 @@ from tests.fakes.telegram_server import FakeTelegram, no_real_network, telegram_
 
 __all__ = ["no_real_network", "telegram_server"]
 
-pytestmark = pytest.mark.filterwarnings("ignore::telegram.warnings.PTBDeprecationWarning")
+# `sorabox serve` with its default procedural backend makes two full clips (5 s of 640x360 each): a slow test.
+pytestmark = [pytest.mark.slow, pytest.mark.filterwarnings("ignore::telegram.warnings.PTBDeprecationWarning")]
 
 
 def free_port() -> int:
