@@ -71,8 +71,8 @@ def test_a_man_throws_a_ball_that_leaves_his_hand_flies_and_bounces_off_the_wall
     far = int(np.nanargmax(gap))
     assert gap[far] > 0.2 * W  # it flew away from him, towards the wall
     assert far > 20  # after the wind-up, not from the first frame
-    after = gap[far + 3 : far + 10]
-    assert np.isfinite(after).any() and np.nanmax(after) < gap[far] - 2  # and came back off the wall
+    after = gap[far + 2 : far + 12]
+    assert np.isfinite(after).any() and np.nanmin(after) < gap[far] - 4  # and comes back off the wall
     assert _heard_near(_loud_frames(audio), far), (far, _loud_frames(audio))  # the wall is heard as it is hit
 
 
