@@ -162,8 +162,12 @@ def build_full_pipeline() -> Any:
             text_encoder = Gemma3ForConditionalGeneration(gemma3_12b_config(262_208)).eval()
             pipe = LTX2Pipeline(
                 scheduler=FlowMatchEulerDiscreteScheduler(
-                    use_dynamic_shifting=True, base_shift=0.95, max_shift=2.05, base_image_seq_len=1024,
-                    max_image_seq_len=4096, shift_terminal=0.1,
+                    use_dynamic_shifting=True,
+                    base_shift=0.95,
+                    max_shift=2.05,
+                    base_image_seq_len=1024,
+                    max_image_seq_len=4096,
+                    shift_terminal=0.1,
                 ),
                 # The constructor's default ratio formula counts four halvings; the blocks do three (32x, 8x).
                 vae=AutoencoderKLLTX2Video(spatial_compression_ratio=32, temporal_compression_ratio=8).eval(),
@@ -215,8 +219,13 @@ def transformer_forward_flops(pipe: Any, batch: int) -> int:
         sigma=torch.full((batch,), 500.0, device=DEVICE),
         encoder_attention_mask=torch.ones(batch, tokens, device=DEVICE, dtype=torch.long),
         audio_encoder_attention_mask=torch.ones(batch, tokens, device=DEVICE, dtype=torch.long),
-        num_frames=frames, height=height, width=width, fps=FPS, audio_num_frames=audio,
-        use_cross_timestep=True, return_dict=False,
+        num_frames=frames,
+        height=height,
+        width=width,
+        fps=FPS,
+        audio_num_frames=audio,
+        use_cross_timestep=True,
+        return_dict=False,
     )
     counter = FlopCounterMode(display=False)
     with torch.inference_mode(), counter:
@@ -310,14 +319,21 @@ def plain_diffusers(pipe: Any, steps: int, clock: StepClock) -> bytes:
 
 def backend(generator: LTX2Generator, clock: StepClock) -> bytes:
     """This backend as the service runs it: generate, then the MP4 the core stores."""
-    request = GenerationRequest(kind="generate", prompt=PROMPT, width=WIDTH, height=HEIGHT, seconds=FRAMES / FPS,
-                                fps=FPS, seed=0)
+    request = GenerationRequest(
+        kind="generate", prompt=PROMPT, width=WIDTH, height=HEIGHT, seconds=FRAMES / FPS, fps=FPS, seed=0
+    )
     clip = generator.generate(request, clock, CancelToken())
     return encode_mp4(clip)
 
 
-def measure(name: str, run: Callable[[StepClock], bytes], passes_per_step: float, flops_b1: int,
-            warmup: Callable[[], Any] | None = None, **extra: Any) -> dict[str, Any]:
+def measure(
+    name: str,
+    run: Callable[[StepClock], bytes],
+    passes_per_step: float,
+    flops_b1: int,
+    warmup: Callable[[], Any] | None = None,
+    **extra: Any,
+) -> dict[str, Any]:
     """Warm up, then one timed end-to-end run; emits and returns its record."""
     warm_s = 0.0
     if warmup is not None:
@@ -389,23 +405,41 @@ def run_levers(pipe: Any, wanted: list[str], flops_b1: int, budget: Budget) -> d
     # Rough costs on an H100/H200 (MODELS.md), so the budget can skip what would not finish.
     if "baseline" in wanted and budget.allows("baseline", 150 if not TINY else 5):
         # CFG is one batch-2 pass; STG and modality isolation are one batch-1 pass each: 4 batch-1 equivalents.
-        results["baseline"] = measure("baseline", lambda c: plain_diffusers(pipe, STEPS, c), 4, flops_b1,
-                                      warmup=lambda: plain_diffusers(pipe, 2, StepClock()))
+        results["baseline"] = measure(
+            "baseline",
+            lambda c: plain_diffusers(pipe, STEPS, c),
+            4,
+            flops_b1,
+            warmup=lambda: plain_diffusers(pipe, 2, StepClock()),
+        )
 
-    def variant(name: str, options: LTX2Options, passes: float, cost_s: float, after: Callable[[], None] | None = None
-                ) -> None:
+    def variant(
+        name: str, options: LTX2Options, passes: float, cost_s: float, after: Callable[[], None] | None = None
+    ) -> None:
         if name not in wanted or not budget.allows(name, cost_s if not TINY else 5):
             return
         t = time.perf_counter()
         generator = LTX2Generator.from_pipeline(pipe, options, name="random-full-size" if not TINY else "tiny")
         prepare_s = time.perf_counter() - t
-        warm_options = LTX2Options(**{**options.__dict__, "steps": 2 if not options.distilled else 8,
-                                      "compile": False, "fp8": "off", "cache": "off"})
+        warm_options = LTX2Options(
+            **{
+                **options.__dict__,
+                "steps": 2 if not options.distilled else 8,
+                "compile": False,
+                "fp8": "off",
+                "cache": "off",
+            }
+        )
         warm = LTX2Generator.from_pipeline(pipe, warm_options)  # same modules: warms cuDNN and the compiled graphs
         try:
             results[name] = measure(
-                name, lambda c: backend(generator, c), passes, flops_b1, warmup=lambda: backend(warm, StepClock()),
-                speedups=list(generator._pipes.speedups) if generator._pipes else [], prepare_s=round(prepare_s, 1),
+                name,
+                lambda c: backend(generator, c),
+                passes,
+                flops_b1,
+                warmup=lambda: backend(warm, StepClock()),
+                speedups=list(generator._pipes.speedups) if generator._pipes else [],
+                prepare_s=round(prepare_s, 1),
             )
         finally:
             if after is not None:
@@ -441,8 +475,15 @@ def run_plans(plans: list[str], flops_b1: int, budget: Budget) -> dict[str, dict
         budget_gb = float(simulated) if simulated else total_gb
         # The plan is chosen for the largest clip the options accept: make that this run's clip, so the estimate and
         # the measured peak are of the same thing.
-        options = LTX2Options(distilled=True, memory_plan=plan, memory_gb=budget_gb, fp8="auto",
-                              fp8_weights=method or "auto", max_seconds=FRAMES / FPS, max_pixels=WIDTH * HEIGHT)
+        options = LTX2Options(
+            distilled=True,
+            memory_plan=plan,
+            memory_gb=budget_gb,
+            fp8="auto",
+            fp8_weights=method or "auto",
+            max_seconds=FRAMES / FPS,
+            max_pixels=WIDTH * HEIGHT,
+        )
         pipe: Any = build_pipeline()
         pipe.set_progress_bar_config(disable=True)
         generator: LTX2Generator | None = None
@@ -460,23 +501,38 @@ def run_plans(plans: list[str], flops_b1: int, budget: Budget) -> dict[str, dict
                     torch.cuda.set_per_process_memory_fraction(min(1.0, float(simulated) / total_gb))
             tiling = generator.memory.vae_tiling if generator.memory is not None else False
             # The estimator's figure for exactly this clip (the plan's own figure is for its largest clip).
-            clip_estimate = estimate(plan, generator.sizes, ClipShape(WIDTH, HEIGHT, FRAMES, FPS, guidance=False),
-                                     tiling, 2 if DEVICE.type == "cuda" else 4)
+            clip_estimate = estimate(
+                plan,
+                generator.sizes,
+                ClipShape(WIDTH, HEIGHT, FRAMES, FPS, guidance=False),
+                tiling,
+                2 if DEVICE.type == "cuda" else 4,
+            )
             estimate_gb = round(clip_estimate.peak_gb, 2)
             try:
                 record = measure(
-                    name, lambda c, g=generator: backend(g, c), 1, flops_b1,
+                    name,
+                    lambda c, g=generator: backend(g, c),
+                    1,
+                    flops_b1,
                     warmup=lambda g=generator: backend(g, StepClock()),
                     speedups=list(generator._pipes.speedups) if generator._pipes else [],
-                    budget_gb=budget_gb, estimate_gb=estimate_gb, vae_tiling=tiling,
+                    budget_gb=budget_gb,
+                    estimate_gb=estimate_gb,
+                    vae_tiling=tiling,
                 )
             except torch.OutOfMemoryError as exc:
                 emit(step=name, out_of_memory=str(exc).splitlines()[0], budget_gb=budget_gb, estimate_gb=estimate_gb)
                 continue
             if record.get("peak_mem_gib") is not None and budget_gb is not None:
                 record["within_budget"] = record["peak_mem_gib"] * 2**30 <= budget_gb * 1e9
-                emit(step=f"{name}:budget", within_budget=record["within_budget"], peak_gb=record["peak_mem_gib"] *
-                     2**30 / 1e9, budget_gb=budget_gb, estimate_gb=estimate_gb)
+                emit(
+                    step=f"{name}:budget",
+                    within_budget=record["within_budget"],
+                    peak_gb=record["peak_mem_gib"] * 2**30 / 1e9,
+                    budget_gb=budget_gb,
+                    estimate_gb=estimate_gb,
+                )
             results[name] = record
         finally:
             if DEVICE.type == "cuda":
@@ -491,22 +547,33 @@ def run_plans(plans: list[str], flops_b1: int, budget: Budget) -> dict[str, dict
 
 def main() -> None:
     default_variants = ",".join(TINY_VARIANTS if TINY else ALL_VARIANTS)
-    wanted = [v.strip() for v in (ARGS.variants or os.environ.get("VARIANTS", default_variants)).split(",")
-              if v.strip()]
+    wanted = [
+        v.strip() for v in (ARGS.variants or os.environ.get("VARIANTS", default_variants)).split(",") if v.strip()
+    ]
     plans_arg = ARGS.plans if ARGS.plans is not None else ",".join(ALL_PLANS)
     plans = [] if plans_arg.strip() == "none" else [p.strip() for p in plans_arg.split(",") if p.strip()]
     budget = Budget(ARGS.budget_s)
     import diffusers
 
-    emit(step="env", torch=torch.__version__, cuda=torch.version.cuda, diffusers=diffusers.__version__,
-         python=sys.version.split()[0], device=str(DEVICE), tiny=TINY,
-         gpu=torch.cuda.get_device_name(0) if DEVICE.type == "cuda" else "cpu")
+    emit(
+        step="env",
+        torch=torch.__version__,
+        cuda=torch.version.cuda,
+        diffusers=diffusers.__version__,
+        python=sys.version.split()[0],
+        device=str(DEVICE),
+        tiny=TINY,
+        gpu=torch.cuda.get_device_name(0) if DEVICE.type == "cuda" else "cpu",
+    )
     t = time.perf_counter()
     pipe = build_pipeline()
-    emit(step="built", seconds=round(time.perf_counter() - t, 1),
-         transformer_params_b=round(sum(p.numel() for p in pipe.transformer.parameters()) / 1e9, 3),
-         text_encoder_params_b=round(sum(p.numel() for p in pipe.text_encoder.parameters()) / 1e9, 3),
-         mem_gib=gib(torch.cuda.memory_allocated()) if DEVICE.type == "cuda" else None)
+    emit(
+        step="built",
+        seconds=round(time.perf_counter() - t, 1),
+        transformer_params_b=round(sum(p.numel() for p in pipe.transformer.parameters()) / 1e9, 3),
+        text_encoder_params_b=round(sum(p.numel() for p in pipe.text_encoder.parameters()) / 1e9, 3),
+        mem_gib=gib(torch.cuda.memory_allocated()) if DEVICE.type == "cuda" else None,
+    )
     pipe.set_progress_bar_config(disable=True)
     flops_b1 = transformer_forward_flops(pipe, 1)
     emit(step="flops", transformer_forward_b1_tflop=round(flops_b1 / 1e12, 3))
@@ -524,9 +591,13 @@ def main() -> None:
         summary[f"{name}_end_to_end_s"] = record["end_to_end_s"]
         if base and name != "baseline":
             summary[f"{name}_vs_baseline"] = round(record["end_to_end_s"] / base["end_to_end_s"], 3)
-    for lever, off, on in (("fp8", "backend_bf16", "backend_fp8"), ("distilled", "backend_bf16", "backend_distilled"),
-                           ("taylorseer", "backend_bf16", "taylorseer"), ("compile", "backend_fp8", "backend_compiled"),
-                           ("fp8_layerwise_vs_scaled_mm", "plan:fp8:scaled-mm", "plan:fp8:layerwise")):
+    for lever, off, on in (
+        ("fp8", "backend_bf16", "backend_fp8"),
+        ("distilled", "backend_bf16", "backend_distilled"),
+        ("taylorseer", "backend_bf16", "taylorseer"),
+        ("compile", "backend_fp8", "backend_compiled"),
+        ("fp8_layerwise_vs_scaled_mm", "plan:fp8:scaled-mm", "plan:fp8:layerwise"),
+    ):
         if off in results and on in results:
             summary[f"lever_{lever}_speedup"] = round(results[off]["end_to_end_s"] / results[on]["end_to_end_s"], 3)
     if not TINY:
@@ -535,8 +606,11 @@ def main() -> None:
             default=None,
         )
         best_distilled = min(
-            (results[n]["end_to_end_s"] for n in ("backend_distilled", "distilled_fp8", "distilled_compiled")
-             if n in results),
+            (
+                results[n]["end_to_end_s"]
+                for n in ("backend_distilled", "distilled_fp8", "distilled_compiled")
+                if n in results
+            ),
             default=None,
         )
         if base and best_default is not None:

@@ -107,8 +107,10 @@ def main() -> None:
         times = [run_once(generator, width, height, args.seconds, args.prompt) for _ in range(args.repeats)]
         best, median = min(times), statistics.median(times)
         verdict = "ok" if best <= target * args.seconds / 5.0 else "SLOW"
-        print(f"{width}x{height}: best {best:.2f} s, median {median:.2f} s "
-              f"({args.seconds / best:.1f}x real time; target <= {target * args.seconds / 5.0:.1f} s: {verdict})")
+        print(
+            f"{width}x{height}: best {best:.2f} s, median {median:.2f} s "
+            f"({args.seconds / best:.1f}x real time; target <= {target * args.seconds / 5.0:.1f} s: {verdict})"
+        )
 
 
 def camera_moves(generator: ProceduralGenerator, sizes: list[tuple[int, int, float]], repeats: int,
@@ -122,8 +124,10 @@ def camera_moves(generator: ProceduralGenerator, sizes: list[tuple[int, int, flo
             print(f"  {width}x{height} {best[prompt]:6.2f} s  {prompt}", flush=True)
         times = list(best.values())
         worst = max(times)
-        print(f"{width}x{height}: median {statistics.median(times):.2f} s, worst {worst:.2f} s over "
-              f"{len(times)} prompts (target <= {limit:.1f} s: {'ok' if worst <= limit else 'SLOW'})")
+        print(
+            f"{width}x{height}: median {statistics.median(times):.2f} s, worst {worst:.2f} s over "
+            f"{len(times)} prompts (target <= {limit:.1f} s: {'ok' if worst <= limit else 'SLOW'})"
+        )
 
 
 def action_shots(generator: ProceduralGenerator, sizes: tuple[tuple[int, int, float], ...], repeats: int,
@@ -135,8 +139,10 @@ def action_shots(generator: ProceduralGenerator, sizes: tuple[tuple[int, int, fl
         for prompt, took in best.items():
             print(f"  {width}x{height} {took:6.2f} s  {prompt}", flush=True)
         worst = max(best.values())
-        print(f"{width}x{height}: median {statistics.median(best.values()):.2f} s, worst {worst:.2f} s over "
-              f"{len(best)} action prompts (target <= {limit:.1f} s: {'ok' if worst <= limit else 'SLOW'})")
+        print(
+            f"{width}x{height}: median {statistics.median(best.values()):.2f} s, worst {worst:.2f} s over "
+            f"{len(best)} action prompts (target <= {limit:.1f} s: {'ok' if worst <= limit else 'SLOW'})"
+        )
 
 
 if __name__ == "__main__":

@@ -36,6 +36,7 @@ def build_adapters(core: Sorabox, settings: Settings, app: web.Application) -> t
     def media_url(clip_id: str) -> str:
         # Chat platforms fetch and show links long after posting: a month before they expire.
         return console.media_url(clip_id, expires_in=30 * 86400)
+
     if settings.environ.get("SORABOX_TELEGRAM_TOKEN"):
         from bots.telegrambot import TelegramAdapter, TelegramSettings
 

@@ -99,9 +99,7 @@ class SoraClient(discord.Client):
 class DiscordAdapter:
     """Runs the Discord client as a task next to the core; `start` and `stop` are its whole lifecycle."""
 
-    def __init__(
-        self, core: Sorabox, settings: DiscordSettings, media_url: Callable[[str], str] | None = None
-    ) -> None:
+    def __init__(self, core: Sorabox, settings: DiscordSettings, media_url: Callable[[str], str] | None = None) -> None:
         """`media_url(clip_id)` links a clip too big to upload (the web console's signed URL, when it runs)."""
         self.core = core
         self.settings = settings

@@ -431,8 +431,9 @@ class TelegramAdapter:
             first = rest.split(maxsplit=1)[0].lower() if rest.split() else ""
             if not ID_PATTERN.match(first):
                 if name == "remix" and not rest.strip():
-                    await self.ask_for_remix(message.chat.id, self.thread_of(message), message.message_id, user,
-                                              source_clip)
+                    await self.ask_for_remix(
+                        message.chat.id, self.thread_of(message), message.message_id, user, source_clip
+                    )
                     return
                 rest = f"{source_clip} {rest}"
         elif source_clip and name == "stitch" and source_clip not in rest.split():
@@ -508,4 +509,3 @@ class TelegramAdapter:
                     thread_id=self.thread_of(message),
                     reply_to=message.message_id,
                 )
-

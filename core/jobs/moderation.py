@@ -127,7 +127,7 @@ def _table(data: dict[str, Any], name: str, path: Path) -> dict[str, Any]:
 
 def _terms(value: object, where: str, path: Path) -> tuple[str, ...]:
     if not isinstance(value, list) or not all(isinstance(t, str) and t.strip() for t in value):
-        raise SettingsError(f"{path}: {where} must be a list of words, like [\"spoilers\"]")
+        raise SettingsError(f'{path}: {where} must be a list of words, like ["spoilers"]')
     return tuple(t.strip().lower() for t in value)
 
 

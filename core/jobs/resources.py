@@ -19,6 +19,7 @@ WORKING_COPIES = 3
 
 def job_memory_bytes(seconds: float, width: int, height: int, sources: Sequence[tuple[float, int, int]] = ()) -> int:
     """Peak bytes of frames a job holds: its output plus its decoded sources ((seconds, width, height) each)."""
+
     def frames_bytes(s: float, w: int, h: int) -> int:
         return int(s * FRAMES_PER_SECOND + 1) * w * h * BYTES_PER_PIXEL
 

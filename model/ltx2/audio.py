@@ -79,7 +79,13 @@ def log_mel(
     """(C, S) waveform at `sample_rate` -> (C, frames, n_mels) log-magnitude mel spectrogram, the audio VAE's input."""
     window = torch.hann_window(n_fft, device=waveform.device, dtype=torch.float32)
     spec = torch.stft(
-        waveform.float(), n_fft, hop_length=hop, win_length=n_fft, window=window, center=True, pad_mode="reflect",
+        waveform.float(),
+        n_fft,
+        hop_length=hop,
+        win_length=n_fft,
+        window=window,
+        center=True,
+        pad_mode="reflect",
         return_complex=True,
     ).abs()  # (C, n_fft // 2 + 1, frames)
     basis = torch.from_numpy(mel_filterbank(sample_rate, n_fft, n_mels, sample_rate / 2)).to(spec.device)

@@ -181,9 +181,7 @@ class LTX2Generator:
         given = options.memory_gb * GB if options.memory_gb is not None else budget_bytes
         budget = given if given is not None else float(torch.cuda.mem_get_info(device)[0])
         card = torch.cuda.get_device_name(device) if device.type == "cuda" else f"the {device.type}"
-        return choose_plan(
-            self.sizes, self.largest_clip(), budget, card, options.memory_plan, tiling, weight_bytes
-        )
+        return choose_plan(self.sizes, self.largest_clip(), budget, card, options.memory_plan, tiling, weight_bytes)
 
     def _load(self) -> _Pipelines:
         try:
@@ -195,8 +193,9 @@ class LTX2Generator:
         device = self._resolve_device()
         dtype = self._resolve_dtype(device)
         if self.folder is not None and self.folder.is_tiny:
-            log.warning("ltx2: %s is the tiny random model of `sorabox model tiny-ltx2`: its clips are noise",
-                        self.model_dir)
+            log.warning(
+                "ltx2: %s is the tiny random model of `sorabox model tiny-ltx2`: its clips are noise", self.model_dir
+            )
         try:
             text = LTX2Pipeline.from_pretrained(str(self.model_dir), dtype=dtype, local_files_only=True)
         except (OSError, ValueError, RuntimeError, KeyError, TypeError) as exc:
@@ -228,9 +227,7 @@ class LTX2Generator:
         self.variant = None
         self._load_lock = threading.Lock()
         device = torch.device(pipeline._execution_device)
-        small = sum(
-            p.numel() for part in SMALL_PARTS for p in getattr(pipeline, part).parameters()
-        )
+        small = sum(p.numel() for part in SMALL_PARTS for p in getattr(pipeline, part).parameters())
         self.sizes = sizes_from_configs(
             dict(pipeline.transformer.config), pipeline.text_encoder.config.to_dict(), small
         )
@@ -455,9 +452,7 @@ class LTX2Generator:
         sigmas = schedule[start:]
         noise_scale = shifted[start]
         kwargs.update(num_inference_steps=len(sigmas), sigmas=sigmas, noise_scale=noise_scale)
-        video, sound = pipe(
-            conditions=conditions or None, latents=video_latents, audio_latents=audio_latents, **kwargs
-        )
+        video, sound = pipe(conditions=conditions or None, latents=video_latents, audio_latents=audio_latents, **kwargs)
         info = [f"remix re-noised the source to {noise_scale:.2f} and denoised it in {len(sigmas)} steps"]
         return video, sound, info
 

@@ -265,8 +265,7 @@ class ProceduralGenerator:
         state = self._state(scene, traj, frames, fps, frames)
         return Clip(frames_out, audio, fps, SAMPLE_RATE, state, meta)
 
-    def _state(self, scene: SceneSpec, traj: Trajectory, frames: int, fps: float, camera_frames: int
-               ) -> dict[str, Any]:
+    def _state(self, scene: SceneSpec, traj: Trajectory, frames: int, fps: float, camera_frames: int) -> dict[str, Any]:
         end = traj.final["time"]
         tails = [_event_dict(e, end) for e in traj.events if e.time > end - TAIL_SECONDS * scene.pace]
         return {
@@ -336,8 +335,9 @@ class ProceduralGenerator:
         progress(total_steps, total_steps, "done")
         return out, audio, traj, status
 
-    def _speech(self, scene: SceneSpec, request: GenerationRequest, frames: int, fps: float, n: int
-                ) -> tuple[list[dict[str, float]], np.ndarray | None, str]:
+    def _speech(
+        self, scene: SceneSpec, request: GenerationRequest, frames: int, fps: float, n: int
+    ) -> tuple[list[dict[str, float]], np.ndarray | None, str]:
         """Speak the scene's lines (and play cameo voice clips): per-frame mouth openness per figure, the
         sound, and what happened to speech ("espeak-ng", "skipped: ...", "cameo voice clip" or "none")."""
         mouths: list[dict[str, float]] = [{} for _ in range(frames)]

@@ -191,6 +191,7 @@ async def test_linking_an_account_with_history_merges_it(tmp_path: Path) -> None
 
         person = await _user(rig, ANA_TG)
         assert await _user(rig, ANA_DC) == person
+
         # No row anywhere names the merged-away user.
         def dump(db: Any) -> str:
             return " ".join(str(dict(r)) for t in db.table_names() for r in db.query(f"SELECT * FROM [{t}]"))

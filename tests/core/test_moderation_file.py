@@ -77,6 +77,7 @@ def test_an_edit_applies_to_the_next_request_and_a_broken_edit_keeps_the_old_lis
 
 async def test_the_service_refuses_a_prompt_the_operator_added_while_it_ran(tmp_path: Path) -> None:
     path = tmp_path / "moderation.toml"
+
     def with_the_file(core: Sorabox) -> None:  # as `sorabox serve` wires it
         core.moderation = ModerationFile(path)
 

@@ -63,7 +63,6 @@ def test_the_most_specific_override_wins(db):
     assert get(platform="telegram") == 10
 
 
-
 async def test_only_a_service_admin_grants_credits_and_the_grant_adds_to_today(tmp_path):
     async with running_core(tmp_path, daily_credits=4) as core:
         refused = await core.grant_credits(actor("ana"), 10, by=actor("bob", is_admin=True))  # a server mod is not

@@ -89,9 +89,7 @@ async def test_a_post_discord_py_retries_after_a_5xx_is_de_duplicated_by_its_non
         [row] = await all_sent(core)
         [post] = clip_posts(fake, fake.general.id)
         assert row["message_id"] == str(post.id) and row["attempts"] == 1
-        posts = [
-            r for r in fake.requests if r.method == "POST" and r.path == f"/channels/{fake.general.id}/messages"
-        ]
+        posts = [r for r in fake.requests if r.method == "POST" and r.path == f"/channels/{fake.general.id}/messages"]
         assert [r.status for r in posts] == [502, 200]
         assert posts[0].payload["nonce"] == posts[1].payload["nonce"]
         assert posts[1].payload["enforce_nonce"] is True

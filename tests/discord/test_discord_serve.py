@@ -53,7 +53,11 @@ async def test_sorabox_serve_posts_the_clip_in_a_new_thread_and_a_second_users_r
         # The default procedural backend, as `sorabox serve` runs it: 5 s of 640x360 with sound as long.
         info = probe(posts[0].attachments[0].data)
         assert (info.video_codec, info.audio_codec, info.width, info.height, info.frame_count) == (
-            "h264", "aac", 640, 360, 120
+            "h264",
+            "aac",
+            640,
+            360,
+            120,
         )
         assert abs(info.audio_seconds - info.seconds) < 0.1
 

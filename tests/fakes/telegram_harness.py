@@ -67,9 +67,7 @@ def videos(server: FakeTelegram, chat: FakeChat, thread_id: int | None = None) -
 
 def replies_to(server: FakeTelegram, chat: FakeChat, message: Message) -> list[Message]:
     return [
-        m
-        for m in server.bot_messages(chat)
-        if m.get("reply_to_message", {}).get("message_id") == message["message_id"]
+        m for m in server.bot_messages(chat) if m.get("reply_to_message", {}).get("message_id") == message["message_id"]
     ]
 
 

@@ -310,7 +310,7 @@ class _TelegramHtml(HTMLParser):
         self.close()
         if self._open:
             tag = self._open[-1][0]
-            raise bad_request(f'can\'t parse entities: Can\'t find end tag corresponding to start tag "{tag}"')
+            raise bad_request(f"can't parse entities: Can't find end tag corresponding to start tag \"{tag}\"")
         return self.text, sorted(self.entities, key=lambda e: (e["offset"], -e["length"]))
 
 
@@ -533,8 +533,12 @@ class FakeTelegram:
         for shown, person in (text_mentions or {}).items():
             at = text.index(shown)
             entities.append(
-                {"type": "text_mention", "offset": utf16_len(text[:at]), "length": utf16_len(shown),
-                 "user": person.to_api()}
+                {
+                    "type": "text_mention",
+                    "offset": utf16_len(text[:at]),
+                    "length": utf16_len(shown),
+                    "user": person.to_api(),
+                }
             )
         entities.sort(key=lambda e: e["offset"])
         if entities:
@@ -836,8 +840,9 @@ class FakeTelegram:
             status, description = exc.status, exc.description
             if exc.status == 502:
                 # What an outage looks like from outside: the front end's HTML page, not JSON.
-                return web.Response(status=502, text="<html><body><h1>502 Bad Gateway</h1></body></html>",
-                                    content_type="text/html")
+                return web.Response(
+                    status=502, text="<html><body><h1>502 Bad Gateway</h1></body></html>", content_type="text/html"
+                )
             body: dict[str, Any] = {"ok": False, "error_code": exc.status, "description": exc.description}
             if exc.parameters:
                 body["parameters"] = exc.parameters
@@ -1024,7 +1029,7 @@ class FakeTelegram:
         if markup.get("force_reply"):
             placeholder = markup.get("input_field_placeholder") or ""
             if len(placeholder) > 64:
-                raise bad_request("field \"input_field_placeholder\" must be at most 64 characters long")
+                raise bad_request('field "input_field_placeholder" must be at most 64 characters long')
         return markup
 
     def _placement(self, chat: FakeChat, params: dict[str, str]) -> tuple[int | None, dict[str, Any] | None]:
@@ -1096,8 +1101,9 @@ class FakeTelegram:
     async def _get_updates(self, params: dict[str, str]) -> list[dict[str, Any]]:
         if self.webhook_url:
             raise ApiError(
-                409, "Conflict: can't use getUpdates method while webhook is active; use deleteWebhook to delete "
-                "the webhook first"
+                409,
+                "Conflict: can't use getUpdates method while webhook is active; use deleteWebhook to delete "
+                "the webhook first",
             )
         offset = self._int(params, "offset", 0) or 0
         limit = min(100, max(1, self._int(params, "limit", 100) or 100))
@@ -1121,8 +1127,7 @@ class FakeTelegram:
             await self.wait_for(ready, within=timeout)
         if generation != self._poll_generation:
             raise ApiError(
-                409, "Conflict: terminated by other getUpdates request; make sure that only one bot instance is "
-                "running"
+                409, "Conflict: terminated by other getUpdates request; make sure that only one bot instance is running"
             )
         return [u for u in self._updates if self._update_kind(u) in self._allowed_updates][:limit]
 
@@ -1249,8 +1254,10 @@ class FakeTelegram:
         if not text.strip():
             raise bad_request("message text is empty")
         markup = self._reply_markup(params)
-        if text == message["text"] and entities == message.get("entities", []) and markup == message.get(
-            "reply_markup"
+        if (
+            text == message["text"]
+            and entities == message.get("entities", [])
+            and markup == message.get("reply_markup")
         ):
             raise bad_request(
                 "message is not modified: specified new message content and reply markup are exactly the same as "
@@ -1376,8 +1383,17 @@ class FakeTelegram:
 
     def _get_chat(self, params: dict[str, str]) -> dict[str, Any]:
         chat = self._chat(params)
-        return {**chat.to_api(), "accent_color_id": 0, "max_reaction_count": 11, "accepted_gift_types": {
-            "unlimited_gifts": False, "limited_gifts": False, "unique_gifts": False, "premium_subscription": False}}
+        return {
+            **chat.to_api(),
+            "accent_color_id": 0,
+            "max_reaction_count": 11,
+            "accepted_gift_types": {
+                "unlimited_gifts": False,
+                "limited_gifts": False,
+                "unique_gifts": False,
+                "premium_subscription": False,
+            },
+        }
 
     def _member_api(self, chat: FakeChat, user_id: int) -> dict[str, Any]:
         user = self.bot if user_id == self.bot.id else self.users.get(user_id)
@@ -1389,9 +1405,18 @@ class FakeTelegram:
             rights = {
                 k: True
                 for k in (
-                    "can_be_edited", "can_manage_chat", "can_delete_messages", "can_manage_video_chats",
-                    "can_restrict_members", "can_promote_members", "can_change_info", "can_invite_users",
-                    "can_post_stories", "can_edit_stories", "can_delete_stories", "can_pin_messages",
+                    "can_be_edited",
+                    "can_manage_chat",
+                    "can_delete_messages",
+                    "can_manage_video_chats",
+                    "can_restrict_members",
+                    "can_promote_members",
+                    "can_change_info",
+                    "can_invite_users",
+                    "can_post_stories",
+                    "can_edit_stories",
+                    "can_delete_stories",
+                    "can_pin_messages",
                     "can_manage_topics",
                 )
             }

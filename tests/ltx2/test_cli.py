@@ -24,8 +24,22 @@ def test_the_tiny_folder_and_a_generate_through_the_cli_make_an_mp4_with_sound(
 
     assert main(["model", "tiny-ltx2", str(tiny)]) == 0
     assert (tiny / "model_index.json").is_file()
-    code = main(["--data-dir", str(tmp_path / "data"), "generate", "--backend", "ltx2", "a drummer plays a fast fill",
-                 "--size", "96x64", "--seconds", "1", "-o", str(out)])
+    code = main(
+        [
+            "--data-dir",
+            str(tmp_path / "data"),
+            "generate",
+            "--backend",
+            "ltx2",
+            "a drummer plays a fast fill",
+            "--size",
+            "96x64",
+            "--seconds",
+            "1",
+            "-o",
+            str(out),
+        ]
+    )
 
     assert code == 0
     info = probe(out)
@@ -33,13 +47,15 @@ def test_the_tiny_folder_and_a_generate_through_the_cli_make_an_mp4_with_sound(
     assert info.audio_codec == "aac" and abs(info.audio_seconds - info.seconds) <= 2 / info.fps
 
 
-def test_the_cli_names_a_missing_model_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                              capsys: pytest.CaptureFixture[str]):
+def test_the_cli_names_a_missing_model_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+):
     monkeypatch.setenv("SORABOX_CONFIG", str(tmp_path / "none.toml"))
     monkeypatch.setenv("SORABOX_MODEL_DIR", str(tmp_path / "not-downloaded"))
 
-    code = main(["--data-dir", str(tmp_path / "data"), "generate", "--backend", "ltx2", "a drum", "-o",
-                 str(tmp_path / "d.mp4")])
+    code = main(
+        ["--data-dir", str(tmp_path / "data"), "generate", "--backend", "ltx2", "a drum", "-o", str(tmp_path / "d.mp4")]
+    )
 
     assert code != 0
     assert "not-downloaded does not exist" in capsys.readouterr().err
@@ -62,8 +78,20 @@ def test_the_done_when_commands_work_as_typed_the_tiny_folder_is_used_once_the_p
     command = printed.split("to use it: sorabox ", 1)[1].split()
     assert main(command) == 0
     assert f'model_dir = "{tmp_path / "tiny"}"' in (tmp_path / "sorabox.toml").read_text()
-    code = main(["generate", "--backend", "ltx2", "a drummer plays a fast fill", "--size", "96x64", "--seconds", "1",
-                 "-o", "d.mp4"])
+    code = main(
+        [
+            "generate",
+            "--backend",
+            "ltx2",
+            "a drummer plays a fast fill",
+            "--size",
+            "96x64",
+            "--seconds",
+            "1",
+            "-o",
+            "d.mp4",
+        ]
+    )
 
     assert code == 0, capsys.readouterr().err
     info = probe(tmp_path / "d.mp4")
@@ -122,8 +150,9 @@ def test_a_card_too_small_for_every_plan_is_refused_before_loading_with_one_line
     monkeypatch.setenv("SORABOX_MODEL_DIR", str(tiny_ltx2_dir))
     monkeypatch.setenv("SORABOX_LTX2_MEMORY_GB", "0.01")
 
-    code = main(["--data-dir", str(tmp_path / "data"), "generate", "--backend", "ltx2", "a drum", "-o",
-                 str(tmp_path / "d.mp4")])
+    code = main(
+        ["--data-dir", str(tmp_path / "data"), "generate", "--backend", "ltx2", "a drum", "-o", str(tmp_path / "d.mp4")]
+    )
 
     err = capsys.readouterr().err.strip().splitlines()
     assert code != 0 and not (tmp_path / "d.mp4").exists()

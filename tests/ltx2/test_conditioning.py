@@ -110,8 +110,9 @@ def test_a_remix_follows_its_source(tiny_generator: LTX2Generator, source: Sourc
 def test_an_extension_plays_the_untouched_source_then_continues_with_sound_throughout(
     tiny_generator: LTX2Generator, source: SourceClip
 ):
-    request = GenerationRequest(kind="extend", prompt="the gradient keeps humming", seconds=1.0, seed=5,
-                                sources=(source,))
+    request = GenerationRequest(
+        kind="extend", prompt="the gradient keeps humming", seconds=1.0, seed=5, sources=(source,)
+    )
 
     joined = tiny_generator.generate(request, _quiet, CancelToken())
 
@@ -151,8 +152,9 @@ def test_a_cameos_face_conditions_the_clip(tiny_generator: LTX2Generator):
     face_b = 255 - face_a
 
     def make(*cameos: CameoRef) -> Clip:
-        request = GenerationRequest(kind="generate", prompt="a person sings", width=WIDTH, height=HEIGHT,
-                                    seconds=1.0, seed=9, cameos=cameos)
+        request = GenerationRequest(
+            kind="generate", prompt="a person sings", width=WIDTH, height=HEIGHT, seconds=1.0, seed=9, cameos=cameos
+        )
         return tiny_generator.generate(request, _quiet, CancelToken())
 
     plain = make()
@@ -169,8 +171,14 @@ def test_a_cameos_face_conditions_the_clip(tiny_generator: LTX2Generator):
 
 
 def test_a_cameo_without_a_face_image_is_said_in_the_metadata(tiny_generator: LTX2Generator):
-    request = GenerationRequest(kind="generate", prompt="a person sings", width=WIDTH, height=HEIGHT, seconds=1.0,
-                                cameos=(CameoRef("cy", "Cy"),))
+    request = GenerationRequest(
+        kind="generate",
+        prompt="a person sings",
+        width=WIDTH,
+        height=HEIGHT,
+        seconds=1.0,
+        cameos=(CameoRef("cy", "Cy"),),
+    )
 
     clip = tiny_generator.generate(request, _quiet, CancelToken())
 

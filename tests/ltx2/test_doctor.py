@@ -123,10 +123,21 @@ def _full_size_configs(folder: Path) -> None:
 
     transformer = folder / "transformer" / "config.json"
     config = json.loads(transformer.read_text())
-    config.update(LTX23_TRANSFORMER, num_attention_heads=32, attention_head_dim=128, cross_attention_dim=4096,
-                  audio_num_attention_heads=32, audio_attention_head_dim=64, audio_cross_attention_dim=2048,
-                  num_layers=48, in_channels=128, out_channels=128, audio_in_channels=128, audio_out_channels=128,
-                  caption_channels=3840)
+    config.update(
+        LTX23_TRANSFORMER,
+        num_attention_heads=32,
+        attention_head_dim=128,
+        cross_attention_dim=4096,
+        audio_num_attention_heads=32,
+        audio_attention_head_dim=64,
+        audio_cross_attention_dim=2048,
+        num_layers=48,
+        in_channels=128,
+        out_channels=128,
+        audio_in_channels=128,
+        audio_out_channels=128,
+        caption_channels=3840,
+    )
     transformer.write_text(json.dumps(config))
     text_encoder = folder / "text_encoder" / "config.json"
     config = json.loads(text_encoder.read_text())
@@ -147,8 +158,13 @@ def _full_size_configs(folder: Path) -> None:
     ],
 )
 def test_doctor_plans_from_a_full_size_folders_configs(
-    tiny_ltx2_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
-    card_gb: int, code: int, line: str,
+    tiny_ltx2_dir: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    card_gb: int,
+    code: int,
+    line: str,
 ):
     folder = tmp_path / "LTX-2.3-Diffusers"
     shutil.copytree(tiny_ltx2_dir, folder)

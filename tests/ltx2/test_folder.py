@@ -92,6 +92,9 @@ def test_a_truncated_weights_file_fails_the_load_with_a_generation_error(copy_of
     generator = LTX2Generator(copy_of_tiny, LTX2Options(steps=1))
 
     with pytest.raises(GenerationError, match="could not be loaded"):
-        generator.generate(GenerationRequest(kind="generate", prompt="a drum", width=64, height=64, seconds=0.4),
-                           lambda *args: None, CancelToken())
+        generator.generate(
+            GenerationRequest(kind="generate", prompt="a drum", width=64, height=64, seconds=0.4),
+            lambda *args: None,
+            CancelToken(),
+        )
     assert not generator.loaded

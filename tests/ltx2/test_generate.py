@@ -65,8 +65,9 @@ def test_the_seed_decides_the_clip(tiny_generator: LTX2Generator):
 def test_progress_is_reported_once_per_denoising_step(tiny_generator: LTX2Generator):
     events: list[tuple[int, int, str]] = []
 
-    tiny_generator.generate(_request(), lambda step, total, stage="generating": events.append((step, total, stage)),
-                            CancelToken())
+    tiny_generator.generate(
+        _request(), lambda step, total, stage="generating": events.append((step, total, stage)), CancelToken()
+    )
 
     assert events == [(1, 4, "generating"), (2, 4, "generating"), (3, 4, "generating"), (4, 4, "generating")]
 

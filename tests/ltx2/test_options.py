@@ -52,10 +52,27 @@ def test_every_variable_is_read():
     options = LTX2Options.from_env(env)
 
     assert options == LTX2Options(
-        distilled=True, steps=12, guidance=4.5, audio_guidance=5.0, full_guidance=True, stg_blocks=(28, 29),
-        compile=True, fp8="off", cache="taylorseer", cache_interval=4, vae_tiling=True, cpu_offload="on",
-        device="cuda:1", dtype="float16", max_seconds=10.0, max_pixels=409600, max_prompt_tokens=256,
-        remix_strength=0.4, extend_overlap_frames=9, cameo_strength=0.9, stitch_crossfade=0.5,
+        distilled=True,
+        steps=12,
+        guidance=4.5,
+        audio_guidance=5.0,
+        full_guidance=True,
+        stg_blocks=(28, 29),
+        compile=True,
+        fp8="off",
+        cache="taylorseer",
+        cache_interval=4,
+        vae_tiling=True,
+        cpu_offload="on",
+        device="cuda:1",
+        dtype="float16",
+        max_seconds=10.0,
+        max_pixels=409600,
+        max_prompt_tokens=256,
+        remix_strength=0.4,
+        extend_overlap_frames=9,
+        cameo_strength=0.9,
+        stitch_crossfade=0.5,
         negative_prompt="Blurry",
     )
     assert options.num_steps == 12

@@ -24,8 +24,9 @@ pytestmark = pytest.mark.ltx2
         (LTX2Options(steps=2, vae_tiling=True), "VAE tiling"),
     ],
 )
-def test_a_speed_option_is_applied_and_the_clip_still_comes_out(tiny_ltx2_dir: Path, options: LTX2Options,
-                                                                 speedup: str):
+def test_a_speed_option_is_applied_and_the_clip_still_comes_out(
+    tiny_ltx2_dir: Path, options: LTX2Options, speedup: str
+):
     generator = LTX2Generator(tiny_ltx2_dir, options)
     steps: list[int] = []
 
@@ -54,8 +55,7 @@ def test_fp8_replaces_the_transformer_blocks_linear_layers(tiny_ltx2_dir: Path):
     ("full_guidance", "passes_per_step"),
     [(False, 1), (True, 3)],  # CFG as one batch-2 pass; full guidance adds the STG and modality-isolation passes
 )
-def test_full_guidance_adds_the_stg_and_modality_passes(tiny_ltx2_dir: Path, full_guidance: bool,
-                                                        passes_per_step: int):
+def test_full_guidance_adds_the_stg_and_modality_passes(tiny_ltx2_dir: Path, full_guidance: bool, passes_per_step: int):
     generator = LTX2Generator(tiny_ltx2_dir, LTX2Options(steps=2, full_guidance=full_guidance, stg_blocks=(0,)))
     generator.load()
     assert generator._pipes is not None

@@ -128,8 +128,14 @@ def test_nonsense_and_hostile_prompts_make_valid_clips(generator: ProceduralGene
 
 
 def test_sizes_are_capped_and_made_even(generator: ProceduralGenerator) -> None:
-    for (w, h), expected in {(1921, 1081): (1280, 720), (91, 161): (92, 160), (720, 1280): (720, 1280),
-                          (1280, 1280): (960, 960), (960, 960): (960, 960), (100, 3000): (42, 1280)}.items():
+    for (w, h), expected in {
+        (1921, 1081): (1280, 720),
+        (91, 161): (92, 160),
+        (720, 1280): (720, 1280),
+        (1280, 1280): (960, 960),
+        (960, 960): (960, 960),
+        (100, 3000): (42, 1280),
+    }.items():
         assert fit_size(w, h)[:2] == expected
     clip = generator.generate(_request(BALL, width=91, height=161, seconds=0.25), no_progress, CancelToken())
     assert (clip.width, clip.height) == (92, 160)

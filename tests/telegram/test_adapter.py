@@ -49,7 +49,6 @@ __all__ = ["no_real_network"]  # the fixture, imported so pytest applies it here
 pytestmark = pytest.mark.filterwarnings("ignore::telegram.warnings.PTBDeprecationWarning")
 
 
-
 class NoiseGenerator:
     """Frames of random noise: they compress badly, so the MP4 is large enough to exceed small upload limits."""
 
@@ -86,7 +85,10 @@ async def test_sora_in_a_forum_topic_posts_a_playable_mp4_there_and_a_second_use
         caption = first["caption"]
         assert caption.startswith("a glass bottle falls off a table") and "credits left" in caption
         assert [b["text"] for row in first["reply_markup"]["inline_keyboard"] for b in row] == [
-            "Remix", "Extend", "Reroll", "Delete",
+            "Remix",
+            "Extend",
+            "Reroll",
+            "Delete",
         ]
 
         # One status message, edited in place up to "done"; the upload action shown in the topic meanwhile.
@@ -111,12 +113,17 @@ async def test_sora_in_a_forum_topic_posts_a_playable_mp4_there_and_a_second_use
         # (once the adapter has recorded the remix's post: the message shows on the fake a moment before).
         await recorded_posts(core, clip_id_of(second))
         asked = server.send_text(forum, alice, "/tree", thread_id=topic, reply_to=second["message_id"])
-        answer = (await server.wait_for(lambda: [m for m in replies_to(server, forum, asked)
-                                                 if "Remix tree" in m.get("text", "")]))[0]
+        answer = (
+            await server.wait_for(
+                lambda: [m for m in replies_to(server, forum, asked) if "Remix tree" in m.get("text", "")]
+            )
+        )[0]
         links = [e["url"] for e in answer.get("entities", []) if e["type"] == "text_link"]
         internal = str(forum.id).removeprefix("-100")
-        assert links == [f"https://t.me/c/{internal}/{topic}/{first['message_id']}",
-                         f"https://t.me/c/{internal}/{topic}/{second['message_id']}"]
+        assert links == [
+            f"https://t.me/c/{internal}/{topic}/{first['message_id']}",
+            f"https://t.me/c/{internal}/{topic}/{second['message_id']}",
+        ]
         assert answer["message_thread_id"] == topic and "Bob remixed" in answer["text"]
 
 
@@ -130,8 +137,11 @@ async def test_remix_button_asks_with_force_reply_and_the_answer_lands_in_the_to
 
         query = server.click(forum, clip["message_id"], bob, button_data(clip, "Remix"))
         await server.wait_for(lambda: any(a.callback_query_id == query for a in server.callback_answers))
-        ask = (await server.wait_for(lambda: [m for m in server.bot_messages(forum) if "remix of clip" in
-                                               m.get("text", "")]))[0]
+        ask = (
+            await server.wait_for(
+                lambda: [m for m in server.bot_messages(forum) if "remix of clip" in m.get("text", "")]
+            )
+        )[0]
         assert ask["message_thread_id"] == topic
         assert any(e["type"] == "text_mention" and e["user"]["id"] == bob.id for e in ask["entities"])
         ask_call = next(c for c in server.calls_to("sendMessage") if "remix of clip" in c.params.get("text", ""))
@@ -151,7 +161,16 @@ async def test_every_command_answers_in_a_private_chat(tmp_path: Path) -> None:
         dana = server.add_user("Dana", "dana")
         chat = server.private_chat(dana)
         assert [c["command"] for c in server.commands[('{"type": "default"}', "")]] == [
-            "sora", "remix", "extend", "stitch", "tree", "quota", "jobs", "cancel", "help", "link",
+            "sora",
+            "remix",
+            "extend",
+            "stitch",
+            "tree",
+            "quota",
+            "jobs",
+            "cancel",
+            "help",
+            "link",
         ]
 
         prompt = server.send_text(chat, dana, "a paper boat drifts")  # plain text is a prompt in private
@@ -208,9 +227,7 @@ async def test_bad_input_gets_a_short_explanation_and_nothing_breaks(tmp_path: P
 
         # A button under a clip deleted meanwhile: answered, with the reason, and nothing else happens.
         clip_id = clip_id_of(clip)
-        reply = await core.handle_text(
-            TelegramAdapter.actor(_user(erin)), _private_place(chat), f"delete {clip_id}"
-        )
+        reply = await core.handle_text(TelegramAdapter.actor(_user(erin)), _private_place(chat), f"delete {clip_id}")
         assert reply.ok
         await server.wait_for(lambda: (chat.id, clip["message_id"]) in server.deleted)
         for label in ("Remix", "Extend", "Reroll", "Delete"):
@@ -328,7 +345,8 @@ async def test_clips_finished_while_the_bot_was_down_are_delivered_once_after_a_
                 await asyncio.sleep(0.5)  # a second restart delivers nothing again
             assert len(videos(server, chat)) == 2
             assert {m["reply_to_message"]["message_id"] for m in delivered} == {
-                first["message_id"], second["message_id"],
+                first["message_id"],
+                second["message_id"],
             }
     finally:
         await server.stop()
@@ -669,4 +687,3 @@ async def test_an_upload_whose_answer_is_lost_is_not_uploaded_again_but_linked(t
         assert clip_id_of(note) == clip_id_of(videos(server, chat)[0])
         rows = await core.db.read(lambda db: list(db.query("SELECT state, message_id, in_doubt FROM deliveries")))
         assert rows == [{"state": "sent", "message_id": str(note["message_id"]), "in_doubt": 1}]
-

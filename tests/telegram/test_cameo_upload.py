@@ -45,26 +45,30 @@ async def test_a_reference_video_captioned_cameo_create_makes_a_cameo_in_a_priva
         chat = server.private_chat(ana)
         video = speaking_astronaut()
 
-        wall = server.send_video(chat, ana, speaking_wall(), width=320, height=320, duration=4,
-                                 caption="/cameo create ana")
+        wall = server.send_video(
+            chat, ana, speaking_wall(), width=320, height=320, duration=4, caption="/cameo create ana"
+        )
         refused = await reply_text(server, chat, wall)
         assert "can't make cameo @ana" in refused and "face" in refused
 
-        sent = server.send_video(chat, ana, video, width=320, height=320, duration=4,
-                                 caption="/cameo create ana Ana Lopez")
+        sent = server.send_video(
+            chat, ana, video, width=320, height=320, duration=4, caption="/cameo create ana Ana Lopez"
+        )
         assert "created cameo @ana" in await reply_text(server, chat, sent)
         assert server.calls_to("getFile")
         listed = server.send_text(chat, ana, "/cameo list")
         assert "@ana" in await reply_text(server, chat, listed)
 
         # As an uncompressed document too, and in a group it is refused (a reference video is personal).
-        doc = server.send_document(chat, ana, video, file_name="me.mp4", mime_type="video/mp4",
-                                   caption="/cameo create ana_two")
+        doc = server.send_document(
+            chat, ana, video, file_name="me.mp4", mime_type="video/mp4", caption="/cameo create ana_two"
+        )
         assert "created cameo @ana_two" in await reply_text(server, chat, doc)
         bob = server.add_user("Bob")
         group = server.add_group("Crew", [ana, bob])
-        in_group = server.send_video(group, ana, video, width=320, height=320, duration=4,
-                                     caption="/cameo create ana_group")
+        in_group = server.send_video(
+            group, ana, video, width=320, height=320, duration=4, caption="/cameo create ana_group"
+        )
         downloads = len(server.calls_to("getFile"))
         assert "private chat" in await reply_text(server, group, in_group)
         assert len(server.calls_to("getFile")) == downloads, "a reference video is not fetched from a group"
@@ -80,7 +84,7 @@ async def test_a_reference_video_over_the_download_limit_gets_an_explanation(
     async with cameo_world(tmp_path, server):
         cy = server.add_user("Cy")
         chat = server.private_chat(cy)
-        big = server.send_video(chat, cy, bytes(CLOUD_DOWNLOAD_LIMIT + 1), width=2, height=2, duration=1,
-                                caption="/cameo create cy")
+        big = server.send_video(
+            chat, cy, bytes(CLOUD_DOWNLOAD_LIMIT + 1), width=2, height=2, duration=1, caption="/cameo create cy"
+        )
         assert "20 MB" in await reply_text(server, chat, big)
-

@@ -48,11 +48,7 @@ def bot_for(server: FakeTelegram, token: str | None = None) -> Bot:
 
 def application_for(server: FakeTelegram) -> Application:  # type: ignore[type-arg]
     return (
-        ApplicationBuilder()
-        .token(server.token)
-        .base_url(server.base_url)
-        .base_file_url(server.base_file_url)
-        .build()
+        ApplicationBuilder().token(server.token).base_url(server.base_url).base_file_url(server.base_file_url).build()
     )
 
 
@@ -409,9 +405,7 @@ async def test_set_my_commands_round_trips_and_rejects_bad_names(telegram_server
 
 
 # --------------------------------------------------------------------------- failures
-async def test_injected_429_carries_retry_after_and_the_retry_succeeds(
-    telegram_server: FakeTelegram, bot: Bot
-) -> None:
+async def test_injected_429_carries_retry_after_and_the_retry_succeeds(telegram_server: FakeTelegram, bot: Bot) -> None:
     chat = telegram_server.private_chat(telegram_server.add_user("Vic"))
     telegram_server.inject("sendMessage", 429, retry_after=1)
     with pytest.raises(RetryAfter) as caught:

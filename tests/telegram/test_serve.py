@@ -55,8 +55,11 @@ async def test_sorabox_serve_answers_sora_in_a_forum_topic_and_a_second_users_re
         forum = server.add_group("Makers", [alice, bob], forum=True)
         topic = server.create_topic(forum, "bottles", alice)
         server.send_text(forum, alice, "/sora a glass bottle falls off a table", thread_id=topic)
-        first = (await server.wait_for(lambda: [m for m in server.bot_messages(forum, thread_id=topic)
-                                                if "video" in m], within=120))[0]
+        first = (
+            await server.wait_for(
+                lambda: [m for m in server.bot_messages(forum, thread_id=topic) if "video" in m], within=120
+            )
+        )[0]
         info = probe(server.file_bytes(first["video"]["file_id"]))
         assert (info.video_codec, info.audio_codec) == ("h264", "aac") and info.frame_count > 0
         if mode == "polling":  # the procedural backend's default clip: 5 s of 640x360 with sound as long
@@ -64,9 +67,16 @@ async def test_sorabox_serve_answers_sora_in_a_forum_topic_and_a_second_users_re
             assert abs(info.audio_seconds - info.seconds) < 0.1
 
         reply = server.send_text(forum, bob, "now it is a blue bottle", reply_to=first["message_id"])
-        second = (await server.wait_for(lambda: [m for m in server.bot_messages(forum, thread_id=topic)
-                                                 if "video" in m and m["message_id"] != first["message_id"]],
-                                        within=120))[0]
+        second = (
+            await server.wait_for(
+                lambda: [
+                    m
+                    for m in server.bot_messages(forum, thread_id=topic)
+                    if "video" in m and m["message_id"] != first["message_id"]
+                ],
+                within=120,
+            )
+        )[0]
         assert second["message_thread_id"] == topic
         assert second["reply_to_message"]["message_id"] == reply["message_id"]
         assert second["caption"].startswith("remix: now it is a blue bottle")

@@ -72,7 +72,10 @@ def test_button_data_stays_within_64_bytes_and_parses_back() -> None:
     data = [b.callback_data for row in markup.inline_keyboard for b in row]
     assert all(len(str(d).encode()) <= render.CALLBACK_DATA_LIMIT for d in data)
     assert [render.parse_button(str(d)) for d in data] == [
-        ("rmx", "k3f9x2ab"), ("ext", "k3f9x2ab"), ("rr", "k3f9x2ab"), ("del", "k3f9x2ab"),
+        ("rmx", "k3f9x2ab"),
+        ("ext", "k3f9x2ab"),
+        ("rr", "k3f9x2ab"),
+        ("del", "k3f9x2ab"),
     ]
     assert render.parse_button("rmx:../../etc") is None and render.parse_button(None) is None
 

@@ -67,8 +67,9 @@ async def test_serve_with_every_adapter_logs_no_configured_secret(
         alice = telegram_server.add_user("Alice")
         group = telegram_server.add_group("Makers", [alice])
         telegram_server.send_text(group, alice, "/sora a red ball bounces")
-        await telegram_server.wait_for(lambda: [m for m in telegram_server.bot_messages(group) if "video" in m],
-                                       within=60)
+        await telegram_server.wait_for(
+            lambda: [m for m in telegram_server.bot_messages(group) if "video" in m], within=60
+        )
     finally:
         stop.set()
         assert await asyncio.wait_for(service, 30) == 0
