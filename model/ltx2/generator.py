@@ -264,13 +264,13 @@ class LTX2Generator:
         # `from_pipe` applies to every shared module (float32 unless told: it would widen the bf16 weights in place).
         accepted = inspect.signature(LTX2ConditionPipeline.__init__).parameters
         condition = LTX2ConditionPipeline(**{k: v for k, v in text.components.items() if k in accepted})
-        condition.set_progress_bar_config(disable=True)
+        condition.set_progress_bar_config(disable=True)  # type: ignore[attr-defined]
         plan = self.memory.plan if self.memory is not None else "gpu"
         quantized = False
         if self.options.cpu_offload == "on":
             # Each pipeline installs hooks on the same modules; they run the same sequence, so either works.
             text.enable_model_cpu_offload(device=device)
-            condition.enable_model_cpu_offload(device=device)
+            condition.enable_model_cpu_offload(device=device)  # type: ignore[attr-defined]
             speedups.append("model CPU offload")
         else:
             quantized = place_for_plan(text, plan, device, dtype, self.options, speedups)

@@ -246,12 +246,12 @@ def build_tiny_ltx2_pipeline(seed: int = 0, version: str = "2.0") -> Any:  # a d
     )
     return LTX2Pipeline(
         scheduler=scheduler,
-        vae=vae.eval(),
-        audio_vae=audio_vae.eval(),
+        vae=vae.eval(),  # type: ignore[attr-defined]
+        audio_vae=audio_vae.eval(),  # type: ignore[attr-defined]
         text_encoder=text_encoder,
         tokenizer=tokenizer,
         connectors=connectors.eval(),
-        transformer=transformer.eval(),
+        transformer=transformer.eval(),  # type: ignore[attr-defined]
         vocoder=vocoder.eval(),
     )
 

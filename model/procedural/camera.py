@@ -58,4 +58,4 @@ def camera_pose(scene: SceneSpec, progress: float) -> CameraPose:
     up = np.cross(right, forward)
     return CameraPose(
         tuple(position.tolist()), tuple(forward.tolist()), tuple(right.tolist()), tuple(up.tolist()), cam.fov
-    )  # type: ignore[arg-type]
+    )

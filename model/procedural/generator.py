@@ -140,7 +140,7 @@ class ProceduralGenerator:
             reading = read_prompt(f"{source.prompt}. {request.prompt}", parsed)
             scene, notes = build_scene(parsed, request.seed)
             stage(scene, reading, parsed, notes)
-            meta = {"unused_words": parsed.unused_words,
+            meta: dict[str, Any] = {"unused_words": parsed.unused_words,
                     "notes": [f"source came from {source.backend!r}; rebuilt from its prompt", *notes]}  # fmt: skip
             return self._make(scene, request, progress, cancel, meta, reframe=True)
         figure_edit = read_remix(request.prompt)  # "make it a dog", "now he catches it", "make it snow"
@@ -166,7 +166,7 @@ class ProceduralGenerator:
         fps = float(source.state.get("fps", src.fps))
         width, height = src.width, src.height
         frames = max(1, round(min(request.seconds, MAX_SECONDS) * fps))
-        first = int(source.state.get("frames", src.frames.shape[0]))
+        first = int(source.state.get("frames", src.frames.shape[0]))  # type: ignore[arg-type]
         total = int(source.state.get("camera_frames", first))
         speech_meta = "none"
         tails = [ImpactEvent(**e) for e in source.state.get("tail_events", [])]
@@ -429,7 +429,8 @@ class ProceduralGenerator:
         if frames and traj.names and in_contact:
             sample_frames = range(0, frames, max(1, frames // 12))
             for i, name in enumerate(traj.names):
-                xs = [(f, self._pan_x(scene, *traj.poses[f, i, :2], depth.get(name, 0.0))) for f in sample_frames]
+                track = traj.poses[:, i, :2].astype(float)
+                xs = [(f, self._pan_x(scene, track[f, 0], track[f, 1], depth.get(name, 0.0))) for f in sample_frames]
                 pans[:, i] = np.interp(np.arange(frames), [a for a, _ in xs], [b for _, b in xs])
         audio += contact_noise(traj, materials, n, SAMPLE_RATE, fps, pans, rng, settings)
         audio += ambience(scene.environment, n, rng, SAMPLE_RATE) * settings.ambience_gain

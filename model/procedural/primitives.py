@@ -66,7 +66,7 @@ class Primitive:
     def pick(self, keep: torch.Tensor, rays: torch.Tensor | None) -> Primitive:
         """A sparse primitive's per-ray values at `keep` (positions in its `rays`), now for rays `rays`."""
         return Primitive(
-            self.kind, self.center[keep], self.half,  # type: ignore[index]
+            self.kind, self.center[keep], self.half,  # type: ignore[arg-type]
             self.angle[keep] if isinstance(self.angle, torch.Tensor) else self.angle,
             self.color, self.shininess, self.pattern,
             self.mouth[keep] if isinstance(self.mouth, torch.Tensor) else self.mouth, self.face, self.owner,
@@ -107,6 +107,8 @@ class Hit:
 def _rot_z(v: torch.Tensor, angle: Param) -> torch.Tensor:
     if not isinstance(angle, torch.Tensor) and angle == 0:
         return v  # fixtures and figures stand square: turning by nothing would only copy every ray
+    c: torch.Tensor | float
+    s: torch.Tensor | float
     if isinstance(angle, torch.Tensor):
         c, s = torch.cos(angle), torch.sin(angle)
     else:

@@ -298,8 +298,8 @@ class Renderer:
                 _, head = figure_parts(fig, 0.0, self.faces.get(fig.id))
                 r = head.half[0]
                 look = BodyLook("sphere", head.half, head.color, head.shininess, HEAD, r, head.face, fig.id)
-                out.append((look, head.center, fig.id))  # type: ignore[arg-type]
-        return out
+                out.append((look, head.center, fig.id))
+        return out  # type: ignore[return-value]
 
     def _shadow_drops(self, centers: np.ndarray, bounds: list[float]) -> np.ndarray:
         """How far (metres, away from the light) the shadow of each moving thing's centre and of four points on
@@ -428,7 +428,7 @@ class Renderer:
             shots = [Shot(camera_pose(self.scene, (first_frame + f) / max(total_frames - 1, 1)), w, h, self.device)
                      for f in range(n_frames)]  # fmt: skip
             parts = [self._moving_background(shot) for shot in shots]
-            bg = Background(*(torch.cat([getattr(b, name) for b in parts]) for name in ("color", "direct", "depth")),
+            bg = Background(*(torch.cat([getattr(b, name) for b in parts]) for name in ("color", "direct", "depth")),  # type: ignore[call-arg, arg-type]
                             1, *(torch.cat([getattr(b, name) for b in parts])
                                  for name in ("frames", "pixel_color", "pixel_direct", "pixel_depth")))  # fmt: skip
         else:
@@ -533,7 +533,8 @@ class Renderer:
             if look.kind == "box":
                 # A box's shadow is hard and its outline exact: a ray that misses the box grown by a hair can
                 # neither see it nor be shaded by it.
-                grown = tuple(x * 1.02 + 0.005 for x in look.half)
+                hx, hy, hz = look.half
+                grown = (hx * 1.02 + 0.005, hy * 1.02 + 0.005, hz * 1.02 + 0.005)
                 angle = float(scene.angles[f, k])
                 near = _hits_box(shot.origin[0] - c, d[rows, cols], grown, angle)
                 pc = p[rows, cols] - c
