@@ -116,8 +116,9 @@ def new_board() -> Any:
         here = ray.get_runtime_context().get_node_id()
     except Exception:  # a driver that is no node of the cluster (Ray Client): Ray chooses
         return JobBoard.remote()  # type: ignore[attr-defined]
+    # Hard affinity: a soft one still let Ray place the board on the GPU box in one CI run of the two-node test.
     return JobBoard.options(  # type: ignore[attr-defined]
-        scheduling_strategy=NodeAffinitySchedulingStrategy(node_id=here, soft=True)
+        scheduling_strategy=NodeAffinitySchedulingStrategy(node_id=here, soft=False)
     ).remote()
 
 
