@@ -3,6 +3,7 @@ at once (consent is checked again right before generation and before encoding)."
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -31,6 +32,13 @@ class CameoRules:
     def __init__(self, cameos: Cameos) -> None:
         self.cameos = cameos
 
+    async def _reply(self, apply: Callable[[sqlite_utils.Database], str]) -> Reply:
+        """Run one rule change in a write transaction; a refusal becomes a short answer."""
+        try:
+            return Reply(await self.cameos._write(apply))
+        except SoraboxError as exc:
+            return Reply(str(exc), ok=False)
+
     async def allow(self, actor: Actor, place: Place, who: Actor | str, handle: str | None = None) -> Reply:
         """Approve a person for one of the actor's cameos (`who`: an Actor, or a mention / name)."""
 
@@ -46,10 +54,7 @@ class CameoRules:
             hint = "" if cameo.visibility != "me" else " (it is set to `me` only: `cameo who approved` lets them in)"
             return f"{label} may now use @{cameo.handle}{hint}"
 
-        try:
-            return Reply(await self.cameos._write(apply))
-        except SoraboxError as exc:
-            return Reply(str(exc), ok=False)
+        return await self._reply(apply)
 
     async def deny(self, actor: Actor, place: Place, who: Actor | str, handle: str | None = None) -> Reply:
         """Remove a person's approval (for the named cameo, or for all of the actor's cameos); takes effect at once."""
@@ -64,13 +69,10 @@ class CameoRules:
             cameo_rows.ungrant(db, friend, ids)
             for cameo in mine:
                 jobstore.audit(db, "cameo_denied", now, user_id=owner, cameo_id=cameo.id, grantee=friend)
-            names = ", ".join(f"@{c.handle}" for c in mine)
-            return f"{label} may no longer use {names}; their waiting clips with it will be cancelled"
+            handles = ", ".join(f"@{c.handle}" for c in mine)
+            return f"{label} may no longer use {handles}; their waiting clips with it will be cancelled"
 
-        try:
-            return Reply(await self.cameos._write(apply))
-        except SoraboxError as exc:
-            return Reply(str(exc), ok=False)
+        return await self._reply(apply)
 
     async def set_visibility(self, actor: Actor, place: Place, level: str, handle: str | None = None) -> Reply:
         """Who may use the cameo: me | approved | community (the community this is said in) | everyone."""
@@ -85,14 +87,9 @@ class CameoRules:
             scope = place.to_json() if level == "community" else None
             cameo_rows.set_visibility(db, cameo.id, level, scope, iso(now))
             jobstore.audit(db, "cameo_visibility", now, user_id=owner, cameo_id=cameo.id, level=level)
-            updated = get_cameo(db, cameo.handle)
-            assert updated is not None
-            return describe(updated, approved_names(db, cameo.id))
+            return _described(db, cameo.handle)
 
-        try:
-            return Reply(await self.cameos._write(apply))
-        except SoraboxError as exc:
-            return Reply(str(exc), ok=False)
+        return await self._reply(apply)
 
     async def set_preferences(self, actor: Actor, place: Place, text: str, handle: str | None = None) -> Reply:
         """The owner's preferences: attached to every prompt that uses the cameo; `no X` clauses are refused topics."""
@@ -108,14 +105,9 @@ class CameoRules:
             owner, cameo = self.cameos._one_owned(db, actor, handle)
             cameo_rows.set_preferences(db, cameo.id, text, iso(now))
             jobstore.audit(db, "cameo_preferences", now, user_id=owner, cameo_id=cameo.id)
-            updated = get_cameo(db, cameo.handle)
-            assert updated is not None
-            return describe(updated, approved_names(db, cameo.id))
+            return _described(db, cameo.handle)
 
-        try:
-            return Reply(await self.cameos._write(apply))
-        except SoraboxError as exc:
-            return Reply(str(exc), ok=False)
+        return await self._reply(apply)
 
     async def revoke(self, actor: Actor, place: Place, handle: str | None = None) -> Reply:
         """Nobody may use the cameo from now on; waiting clips with it are cancelled and refunded when they come up."""
@@ -156,3 +148,10 @@ def remember_private_place(db: sqlite_utils.Database, user_id: str, actor: Actor
         return
     private = Place(place.platform, place.channel_id, is_private=True)
     cameo_rows.remember_private_place(db, user_id, place.platform, private.to_json(), actor.user_id, iso(now))
+
+
+def _described(db: sqlite_utils.Database, handle: str) -> str:
+    """The cameo as its owner sees it after a change (its settings and who may use it)."""
+    updated = get_cameo(db, handle)
+    assert updated is not None
+    return describe(updated, approved_names(db, updated.id))
