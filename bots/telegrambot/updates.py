@@ -18,6 +18,7 @@ from collections.abc import Awaitable, Callable
 from telegram import Bot, Update
 from telegram.error import InvalidToken, RetryAfter, TelegramError
 
+from bots.common.outbox import Backoff
 from bots.telegrambot.waits import retry_seconds
 from core.inbox import Inbox
 
@@ -49,8 +50,7 @@ class DurableUpdates:
         self.handle = handle
         self.poll_timeout = poll_timeout
         self.allowed_updates = allowed_updates
-        self.retry_base = retry_base
-        self.retry_max = retry_max
+        self.backoff = Backoff(retry_base, retry_max)
         self._handling: set[asyncio.Task[None]] = set()
 
     async def replay(self) -> int:
@@ -81,7 +81,7 @@ class DurableUpdates:
     async def poll(self) -> None:
         """Long-poll getUpdates until cancelled. The offset moves past a batch only after the batch is kept."""
         offset: int | None = None
-        delay = self.retry_base
+        failures = 0
         try:  # getUpdates answers 409 while a webhook is set
             await self.bot.delete_webhook(drop_pending_updates=False)
         except InvalidToken:
@@ -104,11 +104,12 @@ class DurableUpdates:
             except TelegramError as exc:
                 # Network trouble, a 409 while another poll or a webhook lingers, an answer that would not parse:
                 # wait and poll again, never let receiving stop.
+                failures += 1
+                delay = self.backoff.after(failures)
                 log.info("telegram: getUpdates failed (%s); trying again in %.0f s", exc, delay)
                 await asyncio.sleep(delay)
-                delay = min(delay * 2, self.retry_max)
                 continue
-            delay = self.retry_base
+            failures = 0
             if not updates:
                 continue
             await self.receive(list(updates))
