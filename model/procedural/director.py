@@ -5,8 +5,9 @@ basketball seen from 7 m covers 0.1 %), so the director chooses the distance fro
 word (close-up, medium, wide), then picks the simplest shot that keeps it whole and in view:
 1. the old still framing of the whole action, when the subject is already big enough in it;
 2. a still camera on the subject's own track, when that track fits the frame at the subject's distance;
-3. otherwise a tracking shot: the camera's target follows the subject, smoothed, and pulled back wherever the
-   smoothing would let the subject drift out of the middle of the frame.
+3. otherwise the camera follows: its aim follows the subject, smoothed, and pulled back wherever the smoothing
+   would let the subject drift out of the middle of the frame. Unasked, the camera turns and zooms from one spot
+   ("follow") for things, and travels with people and animals ("track"), as "tracking shot" asks it to.
 Orbit and pan turn the camera about that (possibly moving) target. The frame's aspect enters every size, so
 portrait and square clips are composed for their shape, not cropped from a landscape shot.
 """
@@ -155,7 +156,11 @@ def direct(scene: SceneSpec, names: list[str], poses: np.ndarray, aspect: float,
     cam.target = cam.path[0]
     cam.distance = float(distance)
     if cam.move == "static":
-        cam.move = "track"  # the renderer and the sound's panning then follow the path
+        # Balls, boxes and bottles: the camera turns and zooms from where it stands ("tracking shot" asks for one
+        # that travels). People and animals run and swim past fixtures that a camera standing back would put in
+        # the way, so it travels with them.
+        figures = any(o.shape == "figure" for o in scene.objects)
+        cam.move = "track" if figures else "follow"
 
 
 def _follow(centre: np.ndarray, half_w: float, half_h: float, sigma: float) -> list[tuple[float, float, float]]:

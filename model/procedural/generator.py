@@ -19,7 +19,7 @@ from model.generator import (
     ProgressCallback,
     SourceClip,
 )
-from model.procedural.camera import camera_pose, frame_scene
+from model.procedural.camera import Shot, camera_pose, frame_scene
 from model.procedural.edit import apply_edit
 from model.procedural.figures.performance import hold_drive, perform
 from model.procedural.figures.reading import read_prompt
@@ -28,7 +28,7 @@ from model.procedural.figures.staging import stage
 from model.procedural.layout import build_scene, place_groups
 from model.procedural.physics import ImpactEvent, PhysicsSettings, Trajectory, simulate
 from model.procedural.prompt import ObjectGroup, parse_prompt
-from model.procedural.render import Renderer, RenderSettings, Shot, rain_overlay
+from model.procedural.render import Renderer, RenderSettings, rain_overlay
 from model.procedural.scene import SCENE_VERSION, SceneSpec, SceneVersionError
 from model.procedural.shot_words import apply_shot_words, read_shot_words
 from model.procedural.sound import (
@@ -310,7 +310,7 @@ class ProceduralGenerator:
             mouths, voice, status = self._speech(scene, request, frames, fps, n_samples)
         faces = self._faces(scene, request)
         speakers = frozenset(k for m in mouths for k in m)
-        renderer = Renderer(cast.scene, width, height, self.device, self.settings.render, faces, speakers)
+        renderer = Renderer(cast.scene, width, height, self.device, self.settings.render, faces, speakers, frames)
         out = np.empty((frames, height, width, 3), np.uint8)
         with torch.inference_mode():
             for c in range(chunks):

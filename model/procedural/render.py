@@ -16,8 +16,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from model.procedural import lathe
-from model.procedural.camera import CameraPose, camera_pose
+from model.procedural import lathe, panorama
+from model.procedural.camera import Shot, camera_pose
 from model.procedural.materials import material
 from model.procedural.primitives import (
     EDGES,
@@ -40,7 +40,7 @@ from model.procedural.shading import floor_albedo, lighting_for, luminance, pool
 from model.procedural.statics import figure_parts, static_primitives
 from model.procedural.weather import rain_overlay
 
-__all__ = ["Background", "BodyLook", "RenderSettings", "Renderer", "Shot", "rain_overlay"]
+__all__ = ["Background", "BodyLook", "RenderSettings", "Renderer", "rain_overlay"]
 
 
 @dataclass(frozen=True)
@@ -73,47 +73,6 @@ class Background:
     pixel_depth: torch.Tensor  # (F, H*W) the nearest of the pixel's samples
 
 
-class Shot:
-    """One camera pose's rays and projection."""
-
-    def __init__(self, pose: CameraPose, width: int, height: int, device: torch.device) -> None:
-        self.pose = pose
-        self.width, self.height = width, height
-        self.device = device
-        self.focal = (height / 2) / math.tan(pose.fov / 2)
-        self.origin = torch.tensor(pose.position, dtype=torch.float32, device=device)[None]
-        self.forward = torch.tensor(pose.forward, dtype=torch.float32, device=device)
-        self.right = torch.tensor(pose.right, dtype=torch.float32, device=device)
-        self.up = torch.tensor(pose.up, dtype=torch.float32, device=device)
-
-    def rays(self, x0: int, y0: int, x1: int, y1: int, ss: int) -> torch.Tensor:
-        """Unit ray directions for pixels [y0, y1) x [x0, x1) at `ss` x `ss` samples each: (h*ss*w*ss, 3)."""
-        u = x0 + (torch.arange((x1 - x0) * ss, device=self.device, dtype=torch.float32) + 0.5) / ss
-        v = y0 + (torch.arange((y1 - y0) * ss, device=self.device, dtype=torch.float32) + 0.5) / ss
-        a = (u - self.width / 2) / self.focal  # (w,)
-        b = (v - self.height / 2) / self.focal  # (h,)
-        d = self.forward + a[None, :, None] * self.right - b[:, None, None] * self.up  # (h, w, 3)
-        return F.normalize(d.reshape(-1, 3), dim=-1)
-
-    def project_many(self, points: np.ndarray) -> np.ndarray:
-        """Screen x, y and depth (N, 3) of world points (N, 3); x and y are NaN for points behind the camera."""
-        rel = points - np.array(self.pose.position)
-        z = rel @ np.array(self.pose.forward)
-        x = rel @ np.array(self.pose.right)
-        y = rel @ np.array(self.pose.up)
-        safe = np.where(z > 0.05, z, np.nan)
-        return np.stack((self.width / 2 + x / safe * self.focal, self.height / 2 - y / safe * self.focal, z), -1)
-
-    def project(self, point: np.ndarray) -> tuple[float, float, float]:
-        rel = point - np.array(self.pose.position)
-        z = float(rel @ np.array(self.pose.forward))
-        x = float(rel @ np.array(self.pose.right))
-        y = float(rel @ np.array(self.pose.up))
-        if z <= 0.05:
-            return math.nan, math.nan, z
-        return self.width / 2 + x / z * self.focal, self.height / 2 - y / z * self.focal, z
-
-
 @dataclass(frozen=True)
 class BodyLook:
     """How one moving thing looks; its position comes per frame."""
@@ -142,8 +101,11 @@ class Renderer:
         settings: RenderSettings | None = None,
         faces: dict[str, torch.Tensor] | None = None,
         speakers: frozenset[str] = frozenset(),
+        frames: int | None = None,
     ) -> None:
-        """`faces`: cameo face images by figure id; `speakers`: figures whose mouths move at some point."""
+        """`faces`: cameo face images by figure id; `speakers`: figures whose mouths move at some point; `frames`:
+        how many frames this renderer will draw (by default up to the clip's last), so that a turning camera's
+        still world is cast once for all of them."""
         self.scene = scene
         self.width, self.height = width, height
         self.device = device
@@ -162,6 +124,11 @@ class Renderer:
         self.moving_camera = scene.camera.move != "static"
         self._static: tuple[Shot, Background] | None = None
         self._world: StaticWorld | None = None  # the still world for a moving camera, built on its first frame
+        # A turning camera's panoramas (first frame each serves, its camera), planned on the first chunk (empty when
+        # the camera travels instead), and the one cast last.
+        self._panoramas: list[tuple[int, Shot]] | None = None
+        self._panorama: panorama.Panorama | None = None
+        self.frames = frames
         # The last frame drawn and what it showed, so a still frame (a body at rest) is copied, not re-cast.
         self._last_key: tuple | None = None
         self._last_frame: torch.Tensor | None = None
@@ -171,7 +138,7 @@ class Renderer:
         """Cast ground, back wall, sky and fixtures for the whole frame at `ss` x `ss` samples per pixel."""
         env = self.scene.environment
         floor = self.scene.floor()
-        d = shot.rays(0, 0, self.width, self.height, ss)  # (P, 3), row-major over the supersampled grid
+        d = shot.rays(0, 0, shot.width, shot.height, ss)  # (P, 3), row-major over the supersampled grid
         o = shot.origin
         n_rays = d.shape[0]
         far = torch.full((n_rays,), INF, device=d.device)
@@ -215,7 +182,7 @@ class Renderer:
         color = torch.where(surface[:, None], color * (1 - haze) + horizon * haze, sky_col)
         direct = torch.where(surface[:, None], direct * (1 - haze), torch.zeros_like(direct))
         frac = (luminance(direct) / luminance(color).clamp(min=1e-4)).clamp(0, 1)
-        hs, ws = self.height * ss, self.width * ss
+        hs, ws = shot.height * ss, shot.width * ss
         pixel_color = _pool(color.reshape(hs, ws, 3), ss)
         pixel_direct = _pool(frac.reshape(hs, ws, 1).expand(hs, ws, 3), ss)[..., 0]
         pixel_depth = -F.max_pool2d(-t.reshape(1, 1, hs, ws), ss)[0, 0] if ss > 1 else t.reshape(hs, ws)
@@ -229,6 +196,46 @@ class Renderer:
             pixel_direct.reshape(1, -1),
             pixel_depth.reshape(1, -1),
         )
+
+    def _turning_background(self, shots: list[Shot], first_frame: int, total_frames: int) -> Background | None:
+        """The still world for frames of a camera that only turns and zooms, looked up in panoramas (planned on
+        the first chunk over every frame this renderer draws, each cast when first needed); None when the camera
+        travels, or turns too far."""
+        if self._panoramas is None:
+            last = first_frame + (self.frames or max(total_frames - first_frame, 1))
+            poses = [camera_pose(self.scene, f / max(total_frames - 1, 1)) for f in range(first_frame, last)]
+            planned = panorama.plan(poses, self.width, self.height, self.device)
+            self._panoramas = [(first_frame + k, shot) for k, shot in planned] if planned else []
+        if not self._panoramas:
+            return None
+        views = []
+        for f, shot in enumerate(shots, start=first_frame):
+            pano = self._panorama_for(f)
+            if pano is None or not pano.covers(shot.pose, self.width, self.height):
+                return None
+            views.append(pano.view([shot]))
+        n, hw = len(shots), self.height * self.width
+        color = torch.cat([v.color for v in views]).view(n, hw, 3)
+        direct = torch.cat([v.direct for v in views]).view(n, hw)
+        depth = torch.cat([v.depth for v in views]).view(n, hw)
+        return Background(color, direct, depth, 1, torch.cat([v.image for v in views]), color, direct, depth)
+
+    def _panorama_for(self, frame: int) -> panorama.Panorama | None:
+        """The panorama planned for `frame`, cast now if it is not the one cast last."""
+        assert self._panoramas is not None
+        shot = next((s for f, s in reversed(self._panoramas) if f <= frame), self._panoramas[0][1])
+        if self._panorama is None or self._panorama.shot is not shot:
+            still = self.background(shot, 1)
+            self._panorama = panorama.Panorama(shot, still.pixel_color[0], still.pixel_direct[0],
+                                               still.pixel_depth[0])  # fmt: skip
+        return self._panorama
+
+    def _moving_backgrounds(self, shots: list[Shot]) -> Background:
+        """The still world drawn anew for each frame of a camera that travels (see `raster`)."""
+        parts = [self._moving_background(shot) for shot in shots]
+        return Background(*(torch.cat([getattr(b, name) for b in parts]) for name in ("color", "direct", "depth")),  # type: ignore[call-arg, arg-type]
+                          1, *(torch.cat([getattr(b, name) for b in parts])
+                               for name in ("frames", "pixel_color", "pixel_direct", "pixel_depth")))  # fmt: skip
 
     def _moving_background(self, shot: Shot) -> Background:
         """The still world for one pose of a moving camera, one ray per pixel (see `raster`)."""
@@ -253,7 +260,7 @@ class Renderer:
 
         Rays are the full frame at `ss` samples per pixel side, row-major (as `Shot.rays` makes them).
         """
-        hs, ws = self.height * ss, self.width * ss
+        hs, ws = shot.height * ss, shot.width * ss
         rows = torch.arange(hs, device=self.device)[:, None]
         cols = torch.arange(ws, device=self.device)[None, :]
         out = []
@@ -427,10 +434,7 @@ class Renderer:
         if self.moving_camera:
             shots = [Shot(camera_pose(self.scene, (first_frame + f) / max(total_frames - 1, 1)), w, h, self.device)
                      for f in range(n_frames)]  # fmt: skip
-            parts = [self._moving_background(shot) for shot in shots]
-            bg = Background(*(torch.cat([getattr(b, name) for b in parts]) for name in ("color", "direct", "depth")),  # type: ignore[call-arg, arg-type]
-                            1, *(torch.cat([getattr(b, name) for b in parts])
-                                 for name in ("frames", "pixel_color", "pixel_direct", "pixel_depth")))  # fmt: skip
+            bg = self._turning_background(shots, first_frame, total_frames) or self._moving_backgrounds(shots)
         else:
             if self._static is None:
                 shot0 = Shot(camera_pose(self.scene, 0.0), w, h, self.device)
@@ -554,15 +558,16 @@ class Renderer:
         """Origins ((1, 3), or (P, 3) with a moving camera) and unit directions (P, 3) of rays through screen
         points (u, v) of frames `fid`."""
         h, w = self.height, self.width
-        focal = shots[0].focal
         if self.moving_camera:
             origin = torch.stack([s.origin[0] for s in shots])[fid]
             fwd = torch.stack([s.forward for s in shots])[fid]
             right = torch.stack([s.right for s in shots])[fid]
             up = torch.stack([s.up for s in shots])[fid]
+            focal = torch.tensor([s.focal for s in shots], device=u.device, dtype=u.dtype)[fid][:, None]  # zooms
         else:
             origin, fwd, right, up = shots[0].origin, shots[0].forward, shots[0].right, shots[0].up
-        d = F.normalize(fwd + ((u - w / 2) / focal)[:, None] * right - ((v - h / 2) / focal)[:, None] * up, dim=-1)
+            focal = torch.tensor(shots[0].focal, device=u.device, dtype=u.dtype)
+        d = F.normalize(fwd + ((u - w / 2)[:, None] / focal) * right - ((v - h / 2)[:, None] / focal) * up, dim=-1)
         return origin, d
 
     def _edges(

@@ -64,7 +64,7 @@ class EnvironmentSpec:
 
 @dataclass
 class CameraSpec:
-    move: str = "static"  # static | track | pan | orbit
+    move: str = "static"  # static | follow (turns to follow) | track (travels along) | pan | orbit
     framing: str = "medium"  # medium | close | wide
     # Filled in once the scene is framed; kept so remixes and extensions see the same shot.
     target: tuple[float, float, float] | None = None

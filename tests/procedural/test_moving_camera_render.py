@@ -6,11 +6,11 @@ import numpy as np
 import pytest
 import torch
 
-from model.procedural.camera import camera_pose, frame_scene
+from model.procedural.camera import Shot, camera_pose, frame_scene
 from model.procedural.layout import build_scene
 from model.procedural.physics import PhysicsSettings, simulate
 from model.procedural.prompt import parse_prompt
-from model.procedural.render import Renderer, RenderSettings, Shot
+from model.procedural.render import Renderer, RenderSettings
 
 
 @pytest.mark.parametrize(
