@@ -60,8 +60,9 @@ def camera_pose(scene: SceneSpec, progress: float) -> CameraPose:
     fov = cam.fov
     if cam.move in {"follow", "pan"} and cam.path:
         # The camera stays where it stands and turns to follow (a pan turns on past the subject as well), zooming
-        # so the subject keeps its size: what a sports camera operator does. The still world is then the same for every frame (see `panorama`). It
-        # stands back far enough that following the whole way turns it by at most FOLLOW_SWEEP either side.
+        # so the subject keeps its size: what a sports camera operator does. The still world is then the same
+        # for every frame (see `panorama`). It stands back far enough that following the whole way turns it by
+        # at most FOLLOW_SWEEP either side.
         track = np.array(cam.path)
         low, high = track.min(axis=0), track.max(axis=0)
         half = (high - low) / 2
