@@ -15,7 +15,8 @@ from model.procedural.scene import SceneSpec
 
 MAX_ZOOM_IN = 0.05  # a following camera narrows its field to no less than this share of the shot's own
 FOLLOW_SWEEP = math.radians(25)
-FOLLOW_ZOOM_MARGIN = 0.9  # how far a following camera turns either side of its middle aim
+FOLLOW_ZOOM_MARGIN = 0.9
+EYE_ABOVE_PATH = 0.05  # metres  # how far a following camera turns either side of its middle aim
 
 
 @dataclass(frozen=True)
@@ -67,10 +68,9 @@ def camera_pose(scene: SceneSpec, progress: float) -> CameraPose:
         low, high = track.min(axis=0), track.max(axis=0)
         half = (high - low) / 2
         stand = max(distance, float(max(half[0], half[1])) / math.tan(FOLLOW_SWEEP))
-        # From the height of the path's top it looks down on all of it: nothing the subject leaves (a table top,
-        # a step) hides it.
-        middle = (low + high) / 2
-        position = np.array((middle[0], high[1], middle[2])) + offset * (stand / distance)
+        position = (low + high) / 2 + offset * (stand / distance)
+        # Never below the path's top: what the subject leaves (a table top, a step) must not hide it.
+        position[1] = max(position[1], high[1] + EYE_ABOVE_PATH)
         away = float(np.linalg.norm(target - position))
         # The aim leads or trails the subject a little (see director._follow), so the subject stands a little
         # further off than the aim: zoom in a touch more than the aim's distance asks.

@@ -306,16 +306,25 @@ def visibility(prims: list[Primitive], p: torch.Tensor, to_light: torch.Tensor, 
     return vis
 
 
-def shadow_culled(prims: list[Primitive], p: torch.Tensor, to_light: torch.Tensor) -> list[Primitive]:
-    """Boxes with a shadow mask: only points whose ray to the light passes near the box test it exactly."""
+def shadow_culled(prims: list[Primitive], p: torch.Tensor, to_light: torch.Tensor,
+                  penumbra: float | None = None) -> list[Primitive]:  # fmt: skip
+    """Fixtures with a shadow mask: only points whose ray to the light passes near one test it exactly.
+
+    Boxes always; spheres too when the `penumbra` that `visibility` will soften their shadows with is given (a
+    sphere shades a point only where that ray passes within its radius plus the soft edge's width)."""
     out = []
     for prim in prims:
-        if prim.kind != "box" or isinstance(prim.center, torch.Tensor):
+        moving = isinstance(prim.center, torch.Tensor)
+        if moving or not (prim.kind == "box" or (prim.kind == "sphere" and penumbra is not None)):
             out.append(prim)
             continue
         oc = p.new_tensor(prim.center) - p
         along = oc @ to_light
-        r = float(np.linalg.norm(prim.half))
+        if prim.kind == "box":
+            r: float | torch.Tensor = float(np.linalg.norm(prim.half))
+        else:
+            # The widest the soft edge gets (see `visibility`), and a hair for float rounding.
+            r = prim.half[0] + (penumbra or 0.0) * along.clamp(min=0) + 0.005
         near = ((oc * oc).sum(-1) - along * along <= r * r) & (along > -r)
         out.append(dataclasses.replace(prim, shadow_mask=near))
     return out

@@ -129,7 +129,7 @@ class StaticWorld:
         camera starts its shadow rays)."""
         nv, nu, _ = points.shape
         p = torch.from_numpy((points + normal * 2e-3).reshape(-1, 3)).to(self.to_light.device, torch.float32)
-        vis = visibility(shadow_culled(self.statics, p, self.to_light), p, self.to_light, self.penumbra)
+        vis = visibility(shadow_culled(self.statics, p, self.to_light, self.penumbra), p, self.to_light, self.penumbra)
         return vis.reshape(1, 1, nv, nu)
 
     def draw(self, origin: torch.Tensor, d: torch.Tensor, height: int, width: int,
@@ -269,7 +269,9 @@ class StaticWorld:
         where = idx[on]
         tt = hit.t[on]
         pn = origin + tt[:, None] * d[where] + hit.normal[on] * 2e-3
-        vis = visibility(shadow_culled(self.statics, pn, self.to_light), pn, self.to_light, self.penumbra)
+        vis = visibility(
+            shadow_culled(self.statics, pn, self.to_light, self.penumbra), pn, self.to_light, self.penumbra
+        )
         lamp = pool_light(self.light, pn)
         if lamp is not None:
             vis = vis * lamp

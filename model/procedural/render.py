@@ -169,7 +169,10 @@ class Renderer:
         if idx.numel():
             start = p[idx] + normal[idx] * 2e-3
             vis[idx] = visibility(
-                shadow_culled(self.statics, start, self.to_light), start, self.to_light, self.settings.penumbra
+                shadow_culled(self.statics, start, self.to_light, self.settings.penumbra),
+                start,
+                self.to_light,
+                self.settings.penumbra,
             )
         lamp = pool_light(self.light, p)
         if lamp is not None:
@@ -711,7 +714,9 @@ class Renderer:
             pn = p[idx] + hit.normal[idx] * 2e-3
             # Each fixture is tested only by the points whose ray to the light passes near it.
             pos = positions(t.shape[0], idx)
-            blockers = shadow_culled(self.statics, pn, self.to_light) + [pr.restrict(pos) for pr in prims]
+            blockers = shadow_culled(self.statics, pn, self.to_light, self.settings.penumbra) + [
+                pr.restrict(pos) for pr in prims
+            ]
             vis = visibility(blockers, pn, self.to_light, self.settings.penumbra)
             lamp = pool_light(self.light, pn)
             if lamp is not None:
