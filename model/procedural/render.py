@@ -17,7 +17,7 @@ import torch
 import torch.nn.functional as F
 
 from model.procedural import lathe, panorama
-from model.procedural.camera import Shot, camera_pose
+from model.procedural.camera import CameraPose, Shot, camera_pose
 from model.procedural.materials import material
 from model.procedural.primitives import (
     EDGES,
@@ -87,6 +87,18 @@ class BodyLook:
     owner: str = ""
     profile: lathe.Lathe | None = None  # a bottle's or can's outline
     axis_z: bool = False  # lying across the view
+
+    @property
+    def box_half(self) -> tuple[float, float, float] | None:
+        """Half sizes of the box (in the body's own turned frame) that holds it exactly enough for culling: a box's
+        own, or a bottle's or can's tight cylinder; None for spheres, whose shadows are soft."""
+        if self.kind == "box":
+            return self.half
+        if self.kind == "lathe" and self.profile is not None:
+            radius = max(r for _, r in self.profile.points)
+            along = max(abs(a) for a, _ in self.profile.points)
+            return (radius, radius, along) if self.axis_z else (radius, along, radius)
+        return None
 
 
 class Renderer:
@@ -200,19 +212,20 @@ class Renderer:
             pixel_depth.reshape(1, -1),
         )
 
-    def _turning_background(self, shots: list[Shot], first_frame: int, total_frames: int) -> Background | None:
+    def _turning_background(self, shots: list[Shot], frame_ids: list[int], total_frames: int) -> Background | None:
         """The still world for frames of a camera that only turns and zooms, looked up in panoramas (planned on
         the first chunk over every frame this renderer draws, each cast when first needed); None when the camera
         travels, or turns too far."""
         if self._panoramas is None:
+            first_frame = frame_ids[0]
             last = first_frame + (self.frames or max(total_frames - first_frame, 1))
-            poses = [camera_pose(self.scene, f / max(total_frames - 1, 1)) for f in range(first_frame, last)]
+            poses = [self._pose_at(f, total_frames) for f in range(first_frame, last)]
             planned = panorama.plan(poses, self.width, self.height, self.device)
             self._panoramas = [(first_frame + k, shot) for k, shot in planned] if planned else []
         if not self._panoramas:
             return None
         views = []
-        for f, shot in enumerate(shots, start=first_frame):
+        for f, shot in zip(frame_ids, shots, strict=True):
             pano = self._panorama_for(f)
             if pano is None or not pano.covers(shot.pose, self.width, self.height):
                 return None
@@ -405,39 +418,45 @@ class Renderer:
     ) -> torch.Tensor:
         """Frames (F, H, W, 3) uint8 for poses (F, N, 3) (x, y, angle per body); one batch of rays for all.
 
-        With a still camera a frame whose poses and mouths equal the previous frame's is that frame again (a settled
-        body sleeps with its pose frozen), so only frames where something moved are cast.
+        A frame whose poses, mouths and camera equal the previous frame's is that frame again (a settled body sleeps
+        with its pose frozen, and a camera that follows it comes to rest with it), so only frames where something
+        moved are cast.
         """
-        if self.moving_camera:
-            return self._render_frames(names, poses, mouths, first_frame, total_frames)
-        keys = [(poses[f].tobytes(), tuple(sorted(mouths[f].items()))) for f in range(poses.shape[0])]
-        changed = [f for f, key in enumerate(keys) if key != (keys[f - 1] if f else self._last_key)]
+        frame_ids = list(range(first_frame, first_frame + poses.shape[0]))
+        cameras = [self._pose_at(f, total_frames) for f in frame_ids] if self.moving_camera else [None] * len(frame_ids)
+        keys = [(poses[k].tobytes(), tuple(sorted(mouths[k].items())), cameras[k]) for k in range(poses.shape[0])]
+        changed = [k for k, key in enumerate(keys) if key != (keys[k - 1] if k else self._last_key)]
         drawn = (
-            self._render_frames(names, poses[changed], [mouths[f] for f in changed], first_frame, total_frames)
+            self._render_frames(
+                names, poses[changed], [mouths[k] for k in changed], [frame_ids[k] for k in changed], total_frames
+            )
             if changed
             else torch.empty((0, self.height, self.width, 3), dtype=torch.uint8, device=self.device)
         )
         # Slot 0 is the previous chunk's last frame; each frame shows the latest one drawn at or before it.
         pool = drawn if self._last_frame is None else torch.cat([self._last_frame[None], drawn])
         slot, slots = -1 if self._last_frame is None else 0, []
-        for f in range(len(keys)):
-            slot += f in changed
+        for k in range(len(keys)):
+            slot += k in changed
             slots.append(slot)
         frames = pool[torch.tensor(slots, device=self.device)]
         self._last_key, self._last_frame = keys[-1], frames[-1].clone()
         return frames
 
+    def _pose_at(self, frame: int, total_frames: int) -> CameraPose:
+        return camera_pose(self.scene, frame / max(total_frames - 1, 1))
+
     def _render_frames(
-        self, names: list[str], poses: np.ndarray, mouths: list[dict[str, float]], first_frame: int, total_frames: int
-    ) -> torch.Tensor:
-        """Cast frames (F, H, W, 3) uint8 for poses (F, N, 3), every frame anew."""
+        self, names: list[str], poses: np.ndarray, mouths: list[dict[str, float]], frame_ids: list[int],
+        total_frames: int,
+    ) -> torch.Tensor:  # fmt: skip
+        """Cast frames (F, H, W, 3) uint8 for poses (F, N, 3) of frames `frame_ids`, every frame anew."""
         n_frames = poses.shape[0]
         h, w = self.height, self.width
         ss = self.settings.supersample if w * h <= self.settings.supersample_max_pixels else 1
         if self.moving_camera:
-            shots = [Shot(camera_pose(self.scene, (first_frame + f) / max(total_frames - 1, 1)), w, h, self.device)
-                     for f in range(n_frames)]  # fmt: skip
-            bg = self._turning_background(shots, first_frame, total_frames) or self._moving_backgrounds(shots)
+            shots = [Shot(self._pose_at(f, total_frames), w, h, self.device) for f in frame_ids]
+            bg = self._turning_background(shots, frame_ids, total_frames) or self._moving_backgrounds(shots)
         else:
             if self._static is None:
                 shot0 = Shot(camera_pose(self.scene, 0.0), w, h, self.device)
@@ -482,7 +501,10 @@ class Renderer:
         # Pass 1: one ray per pixel. Pass 2: ss x ss rays only where pass 1 found an edge (between two
         # bodies, a body and the background, or across a hard shadow), which is where aliasing shows.
         color, owner, vis = self._trace(scene, traced, 1)
-        frames.view(-1, 3)[torch.from_numpy(traced).to(self.device)] = _to_uint8(color)
+        # Only where a body shows or shades: elsewhere the cast gave back the still image, which the frame already
+        # holds (rounded once, so a traced patch cannot show as a faint seam along sharp edges of the still world).
+        changed = ((owner >= 0) | (vis < 1)).nonzero().squeeze(1)
+        frames.view(-1, 3)[torch.from_numpy(traced).to(self.device)[changed]] = _to_uint8(color[changed])
         if ss > 1:
             edges = self._edges(traced, owner, vis, rects)
             if edges.size:
@@ -537,10 +559,10 @@ class Renderer:
             rows, cols = _window(rect, scene.reach_boxes[f, k])  # only there does `_trace` test body k
             c = centers[k]
             look = scene.looks[k]
-            if look.kind == "box":
-                # A box's shadow is hard and its outline exact: a ray that misses the box grown by a hair can
-                # neither see it nor be shaded by it.
-                hx, hy, hz = look.half
+            if look.box_half is not None:
+                # A box's or bottle's shadow is hard: a ray that misses its box grown by a hair can neither see it
+                # nor be shaded by it (a lying bottle's bounding sphere covers many times its pixels).
+                hx, hy, hz = look.box_half
                 grown = (hx * 1.02 + 0.005, hy * 1.02 + 0.005, hz * 1.02 + 0.005)
                 angle = float(scene.angles[f, k])
                 near = _hits_box(shot.origin[0] - c, d[rows, cols], grown, angle)

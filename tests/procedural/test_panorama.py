@@ -57,7 +57,7 @@ def test_a_frame_looked_up_in_the_panorama_matches_a_full_ray_cast(prompt: str) 
     with torch.inference_mode():
         for frame in (0, FRAMES // 2, FRAMES - 1):
             shot = Shot(camera_pose(scene, frame / (FRAMES - 1)), WIDTH, HEIGHT, renderer.device)
-            looked_up = renderer._turning_background([shot], frame, FRAMES)
+            looked_up = renderer._turning_background([shot], [frame], FRAMES)
             assert looked_up is not None
             cast = renderer.background(shot, 1)
             diff = np.abs(cast.frames[0].numpy().astype(int) - looked_up.frames[0].numpy().astype(int)).max(axis=-1)
