@@ -146,3 +146,57 @@ def drips(times: np.ndarray, intensity: float, area: tuple[float, float, float, 
     pos = np.stack([rng.uniform(x0, x1, (frames, count)), np.full((frames, count), floor + 0.01),
                     rng.uniform(z0, z1, (frames, count))], axis=-1)  # fmt: skip
     return Particles(pos, np.ones((frames, count), bool), np.full(count, 0.012), (0.82, 0.86, 0.92))
+
+
+GLINT = (0.97, 0.99, 1.0)
+SHARD_BOUNCE = 0.3  # a sliver keeps little of its fall when it hits the floor
+SHARD_FRICTION = 6.0  # m/s^2 a sliding sliver loses: glass on a floor stops within a few centimetres
+SHARD_STEP = 1 / 240  # s: fine enough that a bounce lands within a millimetre of the surface
+
+
+def shards(time: float, x: float, surface: float, z: float, speed: float, size: float, times: np.ndarray,
+           seed: int, color: tuple[float, float, float], count: int = 40) -> Particles:  # fmt: skip
+    """Glass breaking where a body hit `surface` at `speed` m/s: fragments burst out from the impact, fall,
+    bounce low on the surface, slide to a stop and stay there scattered (drawn from `time` to the end)."""
+    rng = np.random.default_rng([seed & 0xFFFFFFFF, int(time * 1000) & 0xFFFF, 43])
+    hard = min(speed, 8.0)
+    heading = rng.uniform(0.0, 2 * math.pi, count)
+    out = rng.uniform(0.1, 1.0, count) ** 0.5 * hard * 0.2  # outwards across the floor, in x and depth
+    pos = np.stack([x + rng.normal(0, size * 0.4, count), np.full(count, surface + 0.01),
+                    z + rng.normal(0, size * 0.4, count)], axis=-1)  # fmt: skip
+    vel = np.stack([out * np.cos(heading), rng.uniform(0.1, 0.35, count) * hard, out * np.sin(heading)], axis=-1)
+    tau = np.asarray(times, np.float64) - time
+    positions = np.zeros((tau.size, count, 3))
+    clock = 0.0
+    for f in np.argsort(tau, kind="stable"):
+        if tau[f] < 0:
+            positions[f] = pos  # not drawn (see `alive`); only keeps the array finite
+            continue
+        while clock < tau[f] - 1e-9:
+            dt = min(SHARD_STEP, tau[f] - clock)
+            pos, vel = _shard_step(pos, vel, surface, dt)
+            clock += dt
+        positions[f] = pos
+    alive = np.repeat((tau >= 0)[:, None], count, axis=1)
+    radius = rng.uniform(0.005, 0.014, count) * max(1.0, size / 0.15) ** 0.5
+    return Particles(positions, alive, radius, color)
+
+
+def _shard_step(pos: np.ndarray, vel: np.ndarray, surface: float, dt: float) -> tuple[np.ndarray, np.ndarray]:
+    """One explicit step of falling fragments that bounce on a level surface and slide to rest on it."""
+    vel = vel.copy()
+    vel[:, 1] -= G * dt
+    pos = pos + vel * dt
+    below = pos[:, 1] < surface
+    pos[below, 1] = surface
+    vel[below, 1] = -vel[below, 1] * SHARD_BOUNCE
+    vel[below, 0] *= 0.7  # each bounce scrubs off some of the sideways speed too
+    vel[below, 2] *= 0.7
+    resting = below & (vel[:, 1] < 0.25)
+    vel[resting, 1] = 0.0
+    flat = np.hypot(vel[:, 0], vel[:, 2])
+    on = (pos[:, 1] <= surface + 1e-6) & (vel[:, 1] == 0.0)
+    slow = np.where(on & (flat > 0), np.maximum(flat - SHARD_FRICTION * dt, 0.0) / np.maximum(flat, 1e-9), 1.0)
+    vel[:, 0] *= slow
+    vel[:, 2] *= slow
+    return pos, vel

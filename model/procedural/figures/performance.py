@@ -1,5 +1,5 @@
 """A simulated scene's figures and elements, performed: limb poses beside the physics bodies for the renderer,
-the hand that holds a ball until the throw (a physics drive), splashes, spills, snow and their sounds.
+the hand that holds a ball until the throw (a physics drive), splashes, spills, snow, broken glass and their sounds.
 
 The figures are kinematic: their verbs say where each limb is. What they carry is physical: a held ball is
 driven to the hand each step, then let go with its throw velocity and flies, bounces and rolls in MuJoCo.
@@ -15,16 +15,17 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from model.procedural.elements.draw import Projector, draw_particles
-from model.procedural.elements.particles import Particles, drips, pour, ripple_rings, snow, splash
+from model.procedural.elements.particles import GLINT, Particles, drips, pour, ripple_rings, shards, snow, splash
 from model.procedural.elements.sounds import footstep_sound, pour_sound, splash_sound
 from model.procedural.elements.waves import crest_foam
 from model.procedural.figures.kinematics import FigureTrack, animate
 from model.procedural.figures.looks import limb_bodies, look_for
 from model.procedural.figures.rigs import Rig, rig_for
 from model.procedural.figures.spec import FigureSpec
-from model.procedural.physics import Drive, Trajectory, World
+from model.procedural.materials import material
+from model.procedural.physics import Drive, ImpactEvent, Trajectory, World
 from model.procedural.scene import BodySpec, SceneSpec
-from model.procedural.sound import place_mono
+from model.procedural.sound import BREAK_SPEED, place_mono
 
 HOLD_HZ = 1000.0  # the hand's path is sampled this finely for the drive, then interpolated
 
@@ -48,6 +49,9 @@ class Performance:
     particles: list[Particles] = field(default_factory=list)
     thrown: dict[str, tuple[str, int]] = field(default_factory=dict)  # figure -> (body, frame it lands or hits)
     sounds: list[Sound] = field(default_factory=list)
+    # Glass that broke: body -> (first frame it is gone, x, y of the impact). The body is hidden under the floor
+    # from then on; the camera is shown it where it broke, so it keeps the shards in view instead.
+    broken: dict[str, tuple[int, float, float]] = field(default_factory=dict)
 
     def camera_view(self) -> tuple[SceneSpec, list[str], np.ndarray]:
         """What the camera director frames: each figure first, as one whole-body silhouette following its limbs
@@ -84,10 +88,15 @@ class Performance:
                                   position=(float(centre[0, 0]), float(centre[0, 1])), static=True,
                                   z=float(track.depth.mean())))  # fmt: skip
             centres.append(np.concatenate([centre, np.zeros((centre.shape[0], 1))], axis=1))
+        poses = self.poses
+        if self.broken:
+            poses = poses.copy()
+            for name, (first, x, y) in self.broken.items():
+                poses[first:, self.names.index(name), :2] = (x, y)
         if not hulls:
-            return self.scene, self.names, self.poses
+            return self.scene, self.names, poses
         view.objects = hulls + list(self.scene.objects)
-        return view, [h.id for h in hulls] + self.names, np.concatenate([np.stack(centres, 1), self.poses], axis=1)
+        return view, [h.id for h in hulls] + self.names, np.concatenate([np.stack(centres, 1), poses], axis=1)
 
     def draw(self, frame: np.ndarray, index: int, project: Projector, focal: float) -> None:
         """Draw frame `index`'s particles into an (H, W, 3) uint8 frame in place."""
@@ -169,7 +178,9 @@ def hold_drive(scene: SceneSpec, start: float = 0.0) -> Drive | None:
 
 
 def perform(scene: SceneSpec, traj: Trajectory, first_frame: int = 0) -> Performance:
-    """Pose every figure at the trajectory's frame times and gather the elements' particles and sounds."""
+    """Pose every figure at the trajectory's frame times and gather the elements' particles and sounds.
+
+    Glass that breaks is gone from then on: its later impacts, rolling and sliding leave `traj` (see `_breakage`)."""
     frames = traj.poses.shape[0]
     start = first_frame * traj.frame_dt
     times = start + np.arange(frames) * traj.frame_dt  # simulated seconds
@@ -195,6 +206,7 @@ def perform(scene: SceneSpec, traj: Trajectory, first_frame: int = 0) -> Perform
             end = (hits[0] + 0.3) if hits else traj.frame_dt * frames
             perf.thrown[fig.id] = (fig.holds, max(1, min(frames, int(end / traj.frame_dt) + 1)))
     _physics_splashes(scene, traj, times, start, perf)
+    _breakage(scene, traj, times, start, perf)
     _spills(scene, traj, times, start, perf)
     _weather(scene, times, perf)
     return perf
@@ -257,6 +269,49 @@ def _physics_splashes(scene: SceneSpec, traj: Trajectory, times: np.ndarray, sta
             t = start + e.time
             perf.particles.append(splash(t, e.x, e.y, e.z, e.speed, e.size, times, hash_seed(scene, 100 + k)))
             perf.particles.append(ripple_rings(t, e.x, e.y, e.z, e.speed, times))
+
+
+def breaks(event: ImpactEvent) -> bool:
+    """Whether this impact shatters the body: the test `sound.impact_sound` plays breaking glass by, so the
+    picture breaks on the very impact that is heard breaking."""
+    if event.other_material == "water" or event.material == "water":
+        return False  # into water is a splash, however hard
+    return material(event.material).breaks and event.speed >= BREAK_SPEED
+
+
+def _breakage(scene: SceneSpec, traj: Trajectory, times: np.ndarray, start: float, perf: Performance) -> None:
+    """Glass that lands hard enough to be heard breaking breaks in the picture on that frame: the body goes and
+    shards burst out of the impact, fall, and lie scattered there to the end of the clip.
+
+    The body leaves the picture by standing just under the floor below the impact (where the floor hides it,
+    casts no shadow and costs the renderer only a few rays), and leaves the sound too: its later bounces, rolls
+    and slides are dropped from `traj`, so a bottle that is gone is not heard knocking about afterwards."""
+    broken: dict[str, ImpactEvent] = {}
+    for e in traj.events:
+        if e.body not in broken and e.body in traj.names and breaks(e):
+            broken[e.body] = e
+    if not broken:
+        return
+    bodies = {o.id: o for o in scene.objects}
+    poses = perf.poses.copy()  # it may be the physics' own array, which must stay as simulated
+    for name, e in broken.items():
+        i = traj.names.index(name)
+        t = start + e.time
+        first = int(np.searchsorted(times, t - 1e-9))  # the first frame at or after the impact
+        if first < len(times):
+            reach = float(np.linalg.norm(bodies[name].size)) if name in bodies else e.size
+            poses[first:, i] = (e.x, -reach - 0.01, poses[first, i, 2])
+            perf.broken[name] = (first, e.x, e.y)
+            traj.roll[first:, i] = 0.0
+            traj.slide[first:, i] = 0.0
+        color = bodies[name].color if name in bodies else GLINT
+        tint = tuple(0.3 * c + 0.7 for c in color)  # glass catches the light: its shards show paler than it
+        seed = hash_seed(scene, 400 + i)
+        perf.particles.append(shards(t, e.x, e.y, e.z, e.speed, e.size, times, seed, (tint[0], tint[1], tint[2])))
+        perf.particles.append(shards(t, e.x, e.y, e.z, e.speed, e.size, times, seed + 1, GLINT, count=16))
+    perf.poses = poses
+    traj.events[:] = [e for e in traj.events if not any(
+        n in broken and e.time > broken[n].time for n in (e.body, e.other))]  # fmt: skip
 
 
 def _spills(scene: SceneSpec, traj: Trajectory, times: np.ndarray, start: float, perf: Performance) -> None:
