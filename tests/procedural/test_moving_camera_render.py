@@ -23,7 +23,8 @@ def test_faces_with_baked_shadows_look_like_the_full_ray_cast(prompt: str) -> No
     scene, _ = build_scene(parse_prompt(prompt), 3)
     traj = simulate(scene, 24, 24.0, PhysicsSettings(), None)
     frame_scene(scene, traj.names, traj.poses, width / height)
-    renderer = Renderer(scene, width, height, torch.device("cpu"))
+    full = RenderSettings(moving_background_full_max_pixels=width * height)  # the default draws at half size
+    renderer = Renderer(scene, width, height, torch.device("cpu"), full)
     with torch.inference_mode():
         for progress in (0.0, 0.5, 1.0):
             shot = Shot(camera_pose(scene, progress), width, height, renderer.device)
@@ -39,7 +40,9 @@ def test_above_the_full_size_limit_the_still_world_is_drawn_at_half_size_and_sca
     scene, _ = build_scene(parse_prompt("a basketball is thrown at the hoop, orbit"), 3)
     traj = simulate(scene, 24, 24.0, PhysicsSettings(), None)
     frame_scene(scene, traj.names, traj.poses, width / height)
-    full = Renderer(scene, width, height, torch.device("cpu"))
+    full = Renderer(
+        scene, width, height, torch.device("cpu"), RenderSettings(moving_background_full_max_pixels=width * height)
+    )
     half = Renderer(scene, width, height, torch.device("cpu"), RenderSettings(moving_background_full_max_pixels=0))
     with torch.inference_mode():
         shot = Shot(camera_pose(scene, 0.5), width, height, full.device)
