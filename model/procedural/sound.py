@@ -36,7 +36,7 @@ def _pan(x: float) -> tuple[float, float]:
     return math.cos(a), math.sin(a)
 
 
-BREAK_SPEED = 4.0  # m/s: glass landing harder than this shatters (a bottle dropped from about a metre)
+BREAK_SPEED = 3.0  # m/s: glass landing harder than this shatters (a bottle dropped from half a metre: off a table)
 
 
 def impact_sound(event: ImpactEvent, rng: np.random.Generator, sample_rate: int, pace: float = 1.0) -> np.ndarray:
