@@ -584,16 +584,19 @@ class Renderer:
         """Origins ((1, 3), or (P, 3) with a moving camera) and unit directions (P, 3) of rays through screen
         points (u, v) of frames `fid`."""
         h, w = self.height, self.width
-        if self.moving_camera:
-            origin = torch.stack([s.origin[0] for s in shots])[fid]
-            fwd = torch.stack([s.forward for s in shots])[fid]
-            right = torch.stack([s.right for s in shots])[fid]
-            up = torch.stack([s.up for s in shots])[fid]
-            focal = torch.tensor([s.focal for s in shots], device=u.device, dtype=u.dtype)[fid][:, None]  # zooms
-        else:
-            origin, fwd, right, up = shots[0].origin, shots[0].forward, shots[0].right, shots[0].up
-            focal = torch.tensor(shots[0].focal, device=u.device, dtype=u.dtype)
-        d = F.normalize(fwd + ((u - w / 2)[:, None] / focal) * right - ((v - h / 2)[:, None] / focal) * up, dim=-1)
+        if not self.moving_camera:
+            shots = shots[:1]
+            fid = torch.zeros_like(fid)
+        # Per frame, the ray through (u, v) is u * a + v * b + c before normalising: one gather of (a, b, c).
+        table = torch.stack([torch.cat((s.right / s.focal, -s.up / s.focal,
+                                        s.forward - (w / 2) / s.focal * s.right + (h / 2) / s.focal * s.up))
+                             for s in shots])  # fmt: skip
+        rows = table[fid] if len(shots) > 1 else table.expand(fid.shape[0], 9)
+        d = F.normalize(u[:, None] * rows[:, 0:3] + v[:, None] * rows[:, 3:6] + rows[:, 6:9], dim=-1)
+        # A camera that turns from one place (or stands still) has one origin for every ray.
+        origins = torch.stack([s.origin[0] for s in shots])
+        same_place = bool((origins == origins[:1]).all())
+        origin = origins[:1] if same_place else origins[fid]
         return origin, d
 
     def _edges(
