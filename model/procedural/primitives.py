@@ -64,7 +64,10 @@ class Primitive:
         )  # fmt: skip
 
     def pick(self, keep: torch.Tensor, rays: torch.Tensor | None) -> Primitive:
-        """A sparse primitive's per-ray values at `keep` (positions in its `rays`), now for rays `rays`."""
+        """A sparse primitive's per-ray values at `keep` (positions in its `rays`, or a mask over them), now for
+        rays `rays`."""
+        if keep.dtype == torch.bool:
+            keep = keep.nonzero().squeeze(1)  # a mask would be turned into indices once per tensor it selects from
         return Primitive(
             self.kind, self.center[keep], self.half,  # type: ignore[arg-type]
             self.angle[keep] if isinstance(self.angle, torch.Tensor) else self.angle,
