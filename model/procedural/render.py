@@ -250,9 +250,9 @@ class Renderer:
     def _moving_backgrounds(self, shots: list[Shot]) -> Background:
         """The still world drawn anew for each frame of a camera that travels (see `raster`)."""
         parts = [self._moving_background(shot) for shot in shots]
-        return Background(*(torch.cat([getattr(b, name) for b in parts]) for name in ("color", "direct", "depth")),  # type: ignore[call-arg, arg-type]
-                          1, *(torch.cat([getattr(b, name) for b in parts])
-                               for name in ("frames", "pixel_color", "pixel_direct", "pixel_depth")))  # fmt: skip
+        # One ray per pixel: the supersampled buffers are the per-pixel ones, so each is joined once.
+        color, direct, depth = (torch.cat([getattr(b, name) for b in parts]) for name in ("color", "direct", "depth"))
+        return Background(color, direct, depth, 1, torch.cat([b.frames for b in parts]), color, direct, depth)
 
     def _moving_background(self, shot: Shot) -> Background:
         """The still world for one pose of a moving camera, one ray per pixel (see `raster`)."""
