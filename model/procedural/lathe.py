@@ -1,7 +1,9 @@
-"""Bottles and cans as solids of revolution: a profile (radius against height) turned about the object's axis.
+"""Bottles, cans and drinking glasses as solids of revolution: a profile (radius against height) turned about the
+object's axis.
 
 One profile describes the whole outline (a bottle's body, shoulders, neck and cap; a can's tapered ends, rims
-and recessed lid), and one batched ray test handles every segment of it at once, so a bottle costs a handful
+and recessed lid; a glass's thick base, flared wall, rim and the inside seen through its mouth), and one batched
+ray test handles every segment of it at once, so a bottle costs a handful
 of tensor operations per ray, not one pass per part. Coordinates here are the object's own: `a` along the
 axis (0 at the centre), `u`, `w` across it; `render.py` turns rays into this frame.
 """
@@ -18,6 +20,7 @@ EPS = 1e-4
 Color = tuple[float, float, float]
 CAP_GOLD: Color = (0.8, 0.64, 0.26)
 ALUMINIUM: Color = (0.8, 0.82, 0.85)
+RIM_GLINT: Color = (0.93, 0.97, 0.98)  # a glass's rim catches the light: its edge shows paler than the glass
 
 
 @dataclass(frozen=True)
@@ -27,7 +30,9 @@ class Lathe:
     `points` run from the bottom centre up the outside to the top centre as (height along the axis, radius).
     Each consecutive pair is one segment: a disc or ring where the height stays the same, a cylinder wall where
     the radius stays the same, a cone frustum otherwise. Segments marked in `trim` (a bottle's cap, a can's
-    rims and lid) take the trim colour and shininess; `ring_pull` paints a can's opening on the top segment.
+    rims and lid) take the trim colour and shininess; `ring_pull` paints a can's opening on the top segment;
+    segments marked in `inside` (a glass's inner wall and floor, seen through its mouth) are painted dark, as that
+    opening is.
     """
 
     points: tuple[tuple[float, float], ...]
@@ -35,6 +40,7 @@ class Lathe:
     trim_color: Color
     trim_shininess: float
     ring_pull: bool = False
+    inside: tuple[bool, ...] = ()
 
 
 @dataclass
@@ -66,9 +72,26 @@ def can(radius: float, half_height: float) -> Lathe:
     return Lathe(points, trim, ALUMINIUM, 0.9, ring_pull=True)
 
 
+def tumbler(radius: float, half_height: float) -> Lathe:
+    """A drinking glass: a thick base, a wall that flares a little up to the rim, and an open mouth.
+
+    Drawn closed: from the rim the profile turns down the inside of the wall to the top of the base (a fifth of
+    the height up), so the mouth shows the dark inside of the glass, not a lid.
+    """
+    r, h = radius, half_height
+    inner = 0.88 * r  # a wall about 4 mm thick on a 7 cm glass
+    points = ((-h, 0.0), (-h, 0.8 * r), (-0.95 * h, 0.86 * r), (h, r), (h, inner), (-0.6 * h, 0.84 * inner),
+              (-0.6 * h, 0.0))  # fmt: skip
+    trim = (False, False, False, True, False, False)  # the rim
+    inside = (False, False, False, False, True, True)  # the inner wall and the top of the base
+    return Lathe(points, trim, RIM_GLINT, 0.95, inside=inside)
+
+
 def lathe_for(kind: str, radius: float, half_height: float) -> Lathe:
-    """The outline of a cylinder-shaped object kind; anything that is not a can is drawn as a bottle."""
-    return can(radius, half_height) if kind == "can" else bottle(radius, half_height)
+    """The outline of a cylinder-shaped object kind; anything that is not a can or a glass is drawn as a bottle."""
+    if kind == "can":
+        return can(radius, half_height)
+    return tumbler(radius, half_height) if kind == "glass" else bottle(radius, half_height)
 
 
 def _segments(lathe: Lathe, like: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -182,6 +205,8 @@ def surface(lathe: Lathe, p: torch.Tensor) -> LatheSurface:
         rim = lathe.points[-2][1]
         on_lid = seg == len(lathe.trim) - 1
         opening = on_lid & (((u - 0.5 * rim) / (0.26 * rim)) ** 2 + (w / (0.17 * rim)) ** 2 < 1)
+    if lathe.inside:
+        opening = opening | p.new_tensor(lathe.inside, dtype=torch.bool)[seg]
     return LatheSurface(normal, trim, curved, opening)
 
 

@@ -42,10 +42,13 @@ KINDS: dict[str, Kind] = {
     "bottle": Kind("cylinder", (0.04, 0.14, 0.04), "glass", "seagreen"),
     "domino": Kind("box", (0.03, 0.2, 0.1), "wood", "ivory"),
     "can": Kind("cylinder", (0.035, 0.062, 0.035), "metal", "silver"),
+    "glass": Kind("cylinder", (0.036, 0.06, 0.036), "glass", "powderblue"),  # a drinking glass (lathe.tumbler)
     "figure": Kind("figure", (0.22, 0.85, 0.14), "cloth", "steelblue"),
     "robot": Kind("figure", (0.24, 0.85, 0.16), "metal", "lightslategray"),
 }
 DEFAULT_DROP_HEIGHT = {"sphere": 1.5, "box": 0.9}
+# What is asked to break falls at least this far: it lands at about 4 m/s, clear of sound.BREAK_SPEED (3 m/s).
+BREAK_DROP_HEIGHT = 0.8
 FLOOR_COLORS = {"concrete": (0.56, 0.56, 0.54), "wood": (0.55, 0.38, 0.22), "ice": (0.78, 0.9, 0.97),
                 "stone": (0.5, 0.48, 0.45), "metal": (0.6, 0.62, 0.65), "glass": (0.7, 0.82, 0.86),
                 "rubber": (0.2, 0.2, 0.22), "plastic": (0.75, 0.75, 0.78)}  # fmt: skip
@@ -197,6 +200,9 @@ def start_motion(
     fixture kinds in the scene (a ramp turns "rolls" into rolling down the ramp, stairs make drops bounce down).
     """
     action = g.action or ("roll" if spec.shape in {"sphere", "cylinder"} and "ramp" in kinds else "drop")
+    if g.breaks and material(spec.material).breaks and action in {"drop", "stand", "topple", "collapse"}:
+        # Asked to break: it must land hard. Off the table's edge when there is one, else dropped from high enough.
+        action = "off" if "table" in kinds else "drop"
     if action == "off" and "table" not in kinds:
         action = "drop"  # off nothing in particular: it falls from above the floor
     if spec.shape == "cylinder" and (action in {"roll", "collide"} or g.kind == "log"):
@@ -286,6 +292,8 @@ def start_motion(
     else:  # drop, fall, bounce
         base = _surface_height(scene, x) if "stairs" not in kinds else 0.9
         height = g.height if g.height is not None else DEFAULT_DROP_HEIGHT["sphere" if sphere else "box"]
+        if g.breaks and material(spec.material).breaks:
+            height = max(height, BREAK_DROP_HEIGHT)
         height = min(max(height, 0.05), 30.0)
         stagger = 0.0 if single else 0.15 * index * height
         spec.position = (x, base + height + stagger + half_h)
@@ -446,6 +454,21 @@ def _place_figures(scene: SceneSpec, figures: list[ObjectGroup], counter: int, r
             x -= 0.8
 
 
+def _break_notes(groups: list[ObjectGroup]) -> list[str]:
+    """What the caption should say about objects asked to break: those that cannot, and drops raised to break."""
+    notes: list[str] = []
+    for g in groups:
+        if not g.breaks or KINDS[g.kind].shape == "figure":
+            continue
+        mat = g.material or KINDS[g.kind].material
+        name = f"{mat} {g.kind.replace('_', ' ')}"
+        if not material(mat).breaks:
+            notes.append(f"'{g.breaks}': only glass breaks; the {name} lands whole")
+        elif g.height is not None and g.height < BREAK_DROP_HEIGHT and g.action in {None, "drop"}:
+            notes.append(f"'{g.breaks}': the {name} falls from {BREAK_DROP_HEIGHT:g} m, to land hard enough")
+    return notes
+
+
 def build_scene(parsed: ParsedPrompt, seed: int) -> tuple[SceneSpec, list[str]]:
     """A scene with explicit initial conditions; also notes about defaults the user should know."""
     rng = random.Random(seed)
@@ -483,6 +506,12 @@ def build_scene(parsed: ParsedPrompt, seed: int) -> tuple[SceneSpec, list[str]]:
             ObjectGroup(kind="ball", color=parsed.loose.get("color", "white"), material=parsed.loose.get("material"))
         ]
         notes.append("no object understood; showing a plain scene with a ball")
+    for g in groups:
+        if g.kind == "can" and g.material == "glass":
+            # A can-sized vessel of glass (figures/reading.py's "a glass of water") is a drinking glass. The group
+            # itself changes, not only its bodies: the staging that fills the vessel finds its body by this kind.
+            g.kind = "glass"
+    notes.extend(_break_notes(groups))
     place_groups(scene, groups, rng)
     figures = [o for o in scene.objects if o.shape == "figure"]
     for i, line in enumerate(parsed.speech):

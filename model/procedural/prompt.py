@@ -33,6 +33,8 @@ OBJECTS: dict[str, str] = {
     "bottle": "bottle", "bottles": "bottle",
     "domino": "domino", "dominoes": "domino", "dominos": "domino",
     "can": "can", "cans": "can", "tin can": "can", "soda can": "can", "tin cans": "can", "soda cans": "can",
+    "drinking glass": "glass", "drinking glasses": "glass", "wine glass": "glass", "wine glasses": "glass",
+    "wineglass": "glass", "wineglasses": "glass", "tumbler": "glass", "tumblers": "glass", "glasses": "glass",
     "person": "figure", "people": "figure", "man": "figure", "men": "figure", "woman": "figure",
     "women": "figure", "figure": "figure", "figures": "figure", "guy": "figure", "girl": "figure", "boy": "figure",
     "someone": "figure", "character": "figure", "robot": "robot", "robots": "robot",
@@ -41,6 +43,7 @@ PLURALS = frozenset(
     {"balls", "spheres", "orbs", "marbles", "basketballs", "footballs", "soccer balls", "tennis balls", "cubes",
      "blocks", "dice", "boxes", "crates",
      "rocks", "pebbles", "logs", "planks", "bottles", "dominoes", "dominos", "cans", "tin cans", "soda cans",
+     "drinking glasses", "wine glasses", "wineglasses", "tumblers", "glasses",
      "people", "men", "women", "figures", "robots"}
 )  # fmt: skip
 
@@ -62,7 +65,10 @@ ACTIONS: dict[str, str] = {
     "roll": "roll", "rolls": "roll", "rolling": "roll", "rolled": "roll", "rolls down": "roll",
     "slide": "slide", "slides": "slide", "sliding": "slide", "slid": "slide", "skids": "slide", "glides": "slide",
     "collide": "collide", "collides": "collide", "colliding": "collide", "collided": "collide",
-    "crash": "collide", "crashes": "collide", "smash": "collide", "smashes": "collide", "hits": "collide",
+    "crash": "collide", "crashes": "collide", "hits": "collide",
+    # Smashing into something is a collision; smashing on its own is breaking (BREAKS).
+    "smash into": "collide", "smashes into": "collide", "smashed into": "collide", "smashing into": "collide",
+    "smash against": "collide", "smashes against": "collide", "smashed against": "collide",
     "hit": "collide", "bump": "collide", "bumps": "collide",
     "topple": "topple", "topples": "topple", "toppling": "topple", "toppled": "topple",
     "tips over": "topple", "tip over": "topple", "falls over": "topple", "fall over": "topple",
@@ -92,7 +98,8 @@ FIXTURES: dict[str, str] = {
     "flight of stairs": "stairs", "flight of steps": "stairs",
     "pool": "pool", "swimming pool": "pool", "water": "pool", "pond": "pool", "lake": "pool", "tank": "pool",
     "stairs": "stairs", "staircase": "stairs", "steps": "stairs", "stair": "stairs", "stairway": "stairs",
-    "table": "table", "desk": "table", "tables": "table", "bench": "table",
+    "table": "table", "desk": "table", "tables": "table", "bench": "table", "counter": "table",
+    "countertop": "table", "worktop": "table", "kitchen counter": "table",
 }  # fmt: skip
 SETTINGS: dict[str, tuple[str, str]] = {
     "indoor": ("setting", "indoor"), "indoors": ("setting", "indoor"), "inside": ("setting", "indoor"),
@@ -124,6 +131,14 @@ SETTINGS: dict[str, tuple[str, str]] = {
     "slow": ("pace", "0.5"), "real time": ("pace", "1"), "realtime": ("pace", "1"),
     "normal speed": ("pace", "1"),
 }  # fmt: skip
+# Verbs that ask for the subject to break; only a material that breaks (glass) can (layout.py says so otherwise).
+BREAKS = frozenset({"break", "breaks", "breaking", "broke", "broken", "shatter", "shatters", "shattering",
+                    "shattered", "smash", "smashes", "smashing", "smashed", "cracks"})  # fmt: skip
+# The material word "glass" is also the noun for a drinking glass: "a glass falls", "the red glass", but not "a
+# glass ball" (a material before its noun) or "made of glass". "A glass of water" is figures/reading.py's vessel.
+GLASS_NOUN = "glass"
+_BEFORE_A_NOUN = frozenset({"number", "color", "size", "material"})
+_DETERMINERS = frozenset({"the", "this", "that", "another"})
 # "a stack of boxes", "a tower of blocks": the objects are piled one on another.
 ARRANGEMENTS = frozenset({"stack", "stacks", "tower", "towers", "pile", "piles", "pyramid", "heap", "stacked",
                           "piled"})  # fmt: skip
@@ -181,6 +196,7 @@ class ObjectGroup:
     target: str | None = None  # what a thrown object is thrown at: a fixture kind or an object kind
     label: str = ""  # a cameo handle
     stacked: bool = False  # piled one on another ("a stack of boxes", "a tower of blocks")
+    breaks: str = ""  # the word that asked for it to break ("shatters"); empty when none did
 
 
 @dataclass
@@ -263,6 +279,8 @@ def _tokens(words: list[str]) -> list[tuple[str, str, str]]:
                 out.append(("unit", str(UNITS[phrase]), phrase))
             elif n == 1 and phrase.startswith("@") and len(phrase) > 1:
                 out.append(("cameo", phrase[1:], phrase))
+            elif n == 1 and phrase in BREAKS:
+                out.append(("break", phrase, phrase))
             elif n == 1 and phrase in ARRANGEMENTS:
                 out.append(("arrange", phrase, phrase))
             elif n == 1 and phrase in SPEECH_VERBS:
@@ -282,6 +300,16 @@ def _tokens(words: list[str]) -> list[tuple[str, str, str]]:
             out.append(("unknown", words[i], words[i]))
             i += 1
     return out
+
+
+def _glass_is_the_noun(tokens: list[tuple[str, str, str]], idx: int) -> bool:
+    """Whether the material word "glass" at `idx` names a drinking glass: it follows an article, number or adjective
+    (or starts the prompt) and no noun follows it; "glass of ..." is left to figures/reading.py's vessels."""
+    prev = tokens[idx - 1] if idx > 0 else None
+    nxt = tokens[idx + 1] if idx + 1 < len(tokens) else None
+    if nxt is not None and (nxt[0] in {"object", "fixture", "color", "material", "size", "cameo"} or nxt[2] == "of"):
+        return False
+    return prev is None or prev[0] in _BEFORE_A_NOUN or prev[2] in _DETERMINERS
 
 
 def parse_prompt(text: str) -> ParsedPrompt:
@@ -337,6 +365,8 @@ def parse_prompt(text: str) -> ParsedPrompt:
             if surface == "from" and nxt is not None and nxt[0] == "number":
                 after_from = True
             continue
+        if cat == "material" and surface == GLASS_NOUN and _glass_is_the_noun(tokens, idx):
+            cat, val = "object", "glass"
         if cat in {"color", "material", "size"}:
             attaches_forward = nxt is not None and nxt[0] in {"object", "fixture", "color", "material", "size", "cameo"}
             prev = tokens[idx - 1][2] if idx > 0 else ""
@@ -370,6 +400,8 @@ def parse_prompt(text: str) -> ParsedPrompt:
                     group.count = 5  # "a tower of blocks": more than a few, or it is no tower
             if "height" in pending:
                 group.height = float(pending.pop("height"))
+            if val not in THROWERS and "breaks" in pending:
+                group.breaks = pending.pop("breaks")
             if last is not None and last.action == "throw" and last.target is None:
                 if last.kind in THROWERS:
                     # "a man throws a ball (at ...)": the ball is what flies; the thrower stays where they are.
@@ -411,6 +443,14 @@ def parse_prompt(text: str) -> ParsedPrompt:
             else:
                 pending["action"] = val
             continue
+        if cat == "break":
+            if negated:
+                continue  # "it does not break": nothing to do, and nothing left unread
+            if last is not None and last.kind not in THROWERS:
+                last.breaks = surface
+            else:
+                pending["breaks"] = surface  # "a man breaks a glass", "breaks": whatever comes next, or all
+            continue
         if cat == "height_word":
             if last is not None and last.height is None:
                 last.height = float(val)
@@ -439,6 +479,12 @@ def parse_prompt(text: str) -> ParsedPrompt:
     if "action" in pending:
         for group in result.groups:
             group.action = group.action or pending["action"]
+    if "breaks" in pending:
+        breakers = [g for g in result.groups if g.kind not in THROWERS]
+        for group in breakers:
+            group.breaks = group.breaks or pending["breaks"]
+        if result.groups and not breakers:
+            result.notes.append(f"'{pending['breaks']}': there is nothing here to break")
     if any(g.action == "collide" for g in result.groups):
         # "a red ball and a blue ball collide": a collision takes both; the verb came after the last of them.
         for group in result.groups:
