@@ -28,8 +28,8 @@ def test_faces_with_baked_shadows_look_like_the_full_ray_cast(prompt: str) -> No
     with torch.inference_mode():
         for progress in (0.0, 0.5, 1.0):
             shot = Shot(camera_pose(scene, progress), width, height, renderer.device)
-            cast = renderer.background(shot, 1).frames[0].numpy().astype(int)
-            drawn = renderer._moving_background(shot).frames[0].numpy().astype(int)
+            cast = renderer.world.cast(shot, 1).frames[0].numpy().astype(int)
+            drawn = renderer.world.travelling_frame(shot).frames[0].numpy().astype(int)
             diff = np.abs(cast - drawn).max(axis=-1)
             assert diff.mean() < 1.0
             assert (diff > 24).mean() < 0.01  # only a few pixels along shadow and face edges differ
@@ -46,8 +46,8 @@ def test_above_the_full_size_limit_the_still_world_is_drawn_at_half_size_and_sca
     half = Renderer(scene, width, height, torch.device("cpu"), RenderSettings(moving_background_full_max_pixels=0))
     with torch.inference_mode():
         shot = Shot(camera_pose(scene, 0.5), width, height, full.device)
-        sharp = full._moving_background(shot)
-        soft = half._moving_background(shot)
+        sharp = full.world.travelling_frame(shot)
+        soft = half.world.travelling_frame(shot)
     assert soft.frames.shape == sharp.frames.shape and soft.pixel_depth.shape == sharp.pixel_depth.shape
     diff = np.abs(sharp.frames[0].numpy().astype(int) - soft.frames[0].numpy().astype(int)).max(axis=-1)
     assert 0 < diff.mean() < 3.0  # softer along edges, the same picture

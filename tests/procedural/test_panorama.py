@@ -53,13 +53,13 @@ def test_a_tracking_shot_travels_and_gets_no_panorama() -> None:
 )
 def test_a_frame_looked_up_in_the_panorama_matches_a_full_ray_cast(prompt: str) -> None:
     scene = _framed(prompt)
+    assert panorama.plan(_poses(scene), WIDTH, HEIGHT, torch.device("cpu"))  # the frames come from panoramas
     renderer = Renderer(scene, WIDTH, HEIGHT, torch.device("cpu"), frames=FRAMES)
     with torch.inference_mode():
         for frame in (0, FRAMES // 2, FRAMES - 1):
             shot = Shot(camera_pose(scene, frame / (FRAMES - 1)), WIDTH, HEIGHT, renderer.device)
-            looked_up = renderer._turning_background([shot], [frame], FRAMES)
-            assert looked_up is not None
-            cast = renderer.background(shot, 1)
+            looked_up = renderer.world.moving_camera([shot], [frame], FRAMES)
+            cast = renderer.world.cast(shot, 1)
             diff = np.abs(cast.frames[0].numpy().astype(int) - looked_up.frames[0].numpy().astype(int)).max(axis=-1)
             assert diff.mean() < 4.0  # resampled: softer along edges, the same picture
             assert (diff > 48).mean() < 0.02
@@ -74,7 +74,7 @@ def test_the_gpu_lookup_gives_the_same_picture_as_the_cpu_warp() -> None:
     renderer = Renderer(scene, WIDTH, HEIGHT, torch.device("cpu"))
     first, pano_shot = planned[0]
     with torch.inference_mode():
-        still = renderer.background(pano_shot, 1)
+        still = renderer.world.cast(pano_shot, 1)
         pano = panorama.Panorama(pano_shot, still.pixel_color[0], still.pixel_direct[0], still.pixel_depth[0])
         shots = [Shot(p, WIDTH, HEIGHT, renderer.device) for p in _poses(scene)[first : first + 3]]
         warped = pano.view(shots)
