@@ -101,7 +101,7 @@ def main() -> None:
         camera_moves(generator, [s for s in SIZES if (s[0], s[1]) in wanted], args.repeats, args.seconds, prompts)
         return
     if args.actions:
-        action_shots(generator, SIZES, args.repeats, args.seconds)
+        action_shots(generator, tuple(s for s in SIZES if (s[0], s[1]) in wanted), args.repeats, args.seconds)
         return
     for width, height, target in SIZES:
         times = [run_once(generator, width, height, args.seconds, args.prompt) for _ in range(args.repeats)]
