@@ -188,13 +188,13 @@ class Footprint:
                 angle = float(scene.angles[f, k])
                 near = hits_box(shot.origin[0] - c, d[rows, cols], grown, angle)
                 pc = p[rows, cols] - c
-                near |= lit[rows, cols] & hits_box(pc, self.to_light.expand_as(pc), grown, angle)
+                near |= lit[rows, cols] & hits_box(pc, self.to_light, grown, angle)
                 affected[rows, cols] |= near
                 continue
             near = passes_near(c - shot.origin[0], d[rows, cols], reaches[k])
             to_c = c - p[rows, cols]
             penumbra = self.penumbra * (to_c @ self.to_light).clamp(min=0) + 0.004
-            near |= lit[rows, cols] & passes_near(to_c, self.to_light.expand_as(to_c), reaches[k] + penumbra)
+            near |= lit[rows, cols] & passes_near(to_c, self.to_light, reaches[k] + penumbra)
             affected[rows, cols] |= near
         return affected
 
@@ -250,8 +250,8 @@ def _window(rect: tuple[int, int, int, int], box: np.ndarray) -> tuple[slice, sl
 
 
 def passes_near(to_center: torch.Tensor, d: torch.Tensor, radius: Param) -> torch.Tensor:
-    """(P,) bool: the ray along unit d comes within `radius` of a centre `to_center` (P, 3) away from its origin, and
-    the centre is not wholly behind the origin."""
+    """(P,) bool: the ray along unit d ((P, 3), or (3,) for all) comes within `radius` of a centre `to_center`
+    (P, 3) away from its origin, and the centre is not wholly behind the origin."""
     along = (to_center * d).sum(-1)
     miss2 = (to_center * to_center).sum(-1) - along * along
     return (miss2 <= radius * radius) & (along > -radius)
@@ -266,8 +266,9 @@ def box_corners(center: np.ndarray, half: tuple[float, float, float], angle: flo
 
 
 def hits_box(origin: torch.Tensor, d: torch.Tensor, half: tuple[float, float, float], angle: float) -> torch.Tensor:
-    """(...,) bool: the ray from `origin` ((..., 3) or (3,), relative to the box's centre) along `d` (..., 3) meets
-    the box (half sizes `half`, turned by `angle` about z) anywhere ahead of its origin (or starts inside it)."""
+    """(...,) bool: the ray from `origin` ((..., 3) or (3,), relative to the box's centre) along `d` ((..., 3) or
+    (3,): one direction for all, as towards the light, costs far less) meets the box (half sizes `half`, turned by
+    `angle` about z) anywhere ahead of its origin (or starts inside it)."""
     c, s = math.cos(angle), math.sin(angle)
 
     def local(v: torch.Tensor) -> torch.Tensor:
