@@ -22,6 +22,7 @@ from model.procedural.camera import CameraPose, Shot
 # A panorama holds at most this many times a frame's pixels; a wider sweep gets a softer panorama instead (a long
 # lens's background is soft anyway), down to MIN_SHARPNESS of the frames' own resolution, and then another one.
 MAX_AREA = 4.0
+FULL_DETAIL_PIXELS = 640 * 360
 MIN_SHARPNESS = 0.5
 MIN_FRAMES_EACH = 8  # frames a panorama serves on average, or the clip is drawn frame by frame
 # Rays further than this from the panorama's axis (about 78 degrees) would stretch its plane too far: such a clip
@@ -71,7 +72,8 @@ def plan(poses: list[CameraPose], width: int, height: int, device: torch.device)
 
 def _plan_one(poses: list[CameraPose], width: int, height: int, device: torch.device) -> Shot | None:
     """One panorama for all of `poses`: the same place, aimed at the middle of everything they see, with the
-    sharpest frame's focal length (less when that would exceed MAX_AREA). None when it cannot serve them all."""
+    sharpest frame's focal length (less above FULL_DETAIL_PIXELS, or when that would exceed MAX_AREA). None when
+    it cannot serve them all."""
     position = np.array(poses[0].position)
     if any(float(np.abs(np.array(p.position) - position).max()) > SAME_PLACE for p in poses):
         return None
@@ -83,11 +85,15 @@ def _plan_one(poses: list[CameraPose], width: int, height: int, device: torch.de
     if float((z / np.linalg.norm(corners, axis=1)).min()) < MIN_COS:
         return None
     x, y = (corners @ right) / z, (corners @ up) / z
-    focal = max((height / 2) / math.tan(p.fov / 2) for p in poses)
+    # Above 640x360 the still world is no more detailed than at 640x360 (a travelling camera's is drawn at half
+    # size too): it moves, so its softness reads as motion, and a 720p clip's panoramas cost what 360p ones do.
+    detail = min(1.0, math.sqrt(FULL_DETAIL_PIXELS / (width * height)))
+    focal = detail * max((height / 2) / math.tan(p.fov / 2) for p in poses)
     span_x, span_y = float(x.max() - x.min()), float(y.max() - y.min())
     area = (span_x * focal + 4) * (span_y * focal + 4)
-    if area > MAX_AREA * width * height:
-        shrink = math.sqrt(MAX_AREA * width * height / area)
+    budget = MAX_AREA * width * height * detail * detail
+    if area > budget:
+        shrink = math.sqrt(budget / area)
         if shrink < MIN_SHARPNESS:
             return None
         focal *= shrink

@@ -95,3 +95,14 @@ def test_a_long_zoom_over_a_long_sweep_is_split_into_several_sharp_panoramas() -
         sharpest = max((HEIGHT / 2) / np.tan(p.fov / 2) for p in poses[first:last])
         assert shot.focal >= panorama.MIN_SHARPNESS * sharpest - 1e-6
         assert shot.width * shot.height <= panorama.MAX_AREA * WIDTH * HEIGHT * 1.05
+
+
+def test_above_640x360_a_panorama_holds_no_more_detail_than_at_640x360() -> None:
+    scene = _framed("a blue box slides down a wooden ramp")
+    poses = _poses(scene)
+    small = panorama.plan(poses, 640, 360, torch.device("cpu"))
+    large = panorama.plan(poses, 1280, 720, torch.device("cpu"))
+    assert small and large
+    sharpest = max(180 / np.tan(p.fov / 2) for p in poses)  # a 640x360 frame's focal length, in pixels
+    assert small[0][1].focal > 0.99 * sharpest
+    assert large[0][1].focal < 1.01 * sharpest  # half of a 720p frame's own, as much as a 360p frame's
