@@ -7,7 +7,9 @@ word (close-up, medium, wide), then picks the simplest shot that keeps it whole 
 2. a still camera on the subject's own track, when that track fits the frame at the subject's distance;
 3. otherwise the camera follows: its aim follows the subject, smoothed, and pulled back wherever the smoothing
    would let the subject drift out of the middle of the frame. Unasked, the camera turns and zooms from one spot
-   ("follow") for things, and travels with people and animals ("track"), as "tracking shot" asks it to.
+   ("follow") for things, and travels with people and animals ("track"), as "tracking shot" asks it to. A drop
+   or a bounce in place is followed too: the camera tilts down with the ball rather than framing the whole
+   height with a ball a few pixels wide ("static camera" still gives that whole-height still frame).
 Orbit and pan turn the camera about that (possibly moving) target. The frame's aspect enters every size, so
 portrait and square clips are composed for their shape, not cropped from a landscape shot.
 """
@@ -146,11 +148,6 @@ def direct(scene: SceneSpec, names: list[str], poses: np.ndarray, aspect: float,
     if cam.move != "track" and fits:
         mid = (centre.min(axis=0) + centre.max(axis=0)) / 2
         cam.target, cam.distance = (float(mid[0]), float(mid[1]), float(mid[2])), float(distance)
-        return
-    if cam.move != "track" and cam.framing != "close" and span_x <= 1.2 * distance * half_v * aspect:
-        # It only rises and falls (a drop, a bounce in place): keep the whole height in a still frame, so the
-        # floor stays put and every bounce is seen where it happens, even where that leaves the subject small.
-        cam.target, cam.distance = context.target, context.distance * scale
         return
     cam.path = _follow(centre, distance * half_v * aspect, distance * half_v, TRACK_SMOOTH_SECONDS * fps)
     cam.target = cam.path[0]
