@@ -506,11 +506,6 @@ def build_scene(parsed: ParsedPrompt, seed: int) -> tuple[SceneSpec, list[str]]:
             ObjectGroup(kind="ball", color=parsed.loose.get("color", "white"), material=parsed.loose.get("material"))
         ]
         notes.append("no object understood; showing a plain scene with a ball")
-    for g in groups:
-        if g.kind == "can" and g.material == "glass":
-            # A can-sized vessel of glass (figures/reading.py's "a glass of water") is a drinking glass. The group
-            # itself changes, not only its bodies: the staging that fills the vessel finds its body by this kind.
-            g.kind = "glass"
     notes.extend(_break_notes(groups))
     place_groups(scene, groups, rng)
     figures = [o for o in scene.objects if o.shape == "figure"]

@@ -36,7 +36,7 @@ SCENERY = frozenset({"field", "fields", "meadow", "lawn", "grass", "grassy", "pa
 PLACES = {"beach": "beach", "shore": "beach", "sand": "beach", "seaside": "beach", "coast": "beach"}
 SNOW = {"snow": 1.0, "snows": 1.0, "snowing": 1.0, "snowy": 0.7, "snowfall": 1.0, "blizzard": 1.0, "snowflakes": 0.6,
         "flurries": 0.4}  # fmt: skip
-VESSELS = {"glass": ("can", "glass", 1.15), "cup": ("can", "plastic", 1.1), "mug": ("can", "plastic", 1.2),
+VESSELS = {"glass": ("glass", "glass", 1.0), "cup": ("can", "plastic", 1.1), "mug": ("can", "plastic", 1.2),
            "bottle": ("bottle", "glass", 1.0), "jar": ("can", "glass", 1.4),
            "bucket": ("can", "metal", 3.0)}  # fmt: skip
 LIQUIDS = frozenset({"water", "milk", "juice", "coffee", "tea", "wine", "beer", "soda", "lemonade"})
