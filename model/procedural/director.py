@@ -10,7 +10,8 @@ word (close-up, medium, wide), then picks the simplest shot that keeps it whole 
    ("follow") for things, and travels with people and animals ("track"), as "tracking shot" asks it to. A drop
    or a bounce in place is followed too: the camera tilts down with the ball rather than framing the whole
    height with a ball a few pixels wide ("static camera" still gives that whole-height still frame).
-Orbit and pan turn the camera about that (possibly moving) target. The frame's aspect enters every size, so
+A row of dominoes is one subject, framed whole and still. Orbit and pan turn the camera about that (possibly moving)
+target. The frame's aspect enters every size, so
 portrait and square clips are composed for their shape, not cropped from a landscape shot.
 """
 
@@ -133,6 +134,12 @@ def direct(scene: SceneSpec, names: list[str], poses: np.ndarray, aspect: float,
         cam.target, cam.distance = context.target, context.distance * (0.55 if cam.framing == "close" else scale)
         return
     body = next(o for o in scene.objects if o.id == names[k])
+    row = [i for i, name in enumerate(names) if any(o.id == name and o.kind == "domino" for o in scene.objects)]
+    if body.kind == "domino" and len(row) >= 3:
+        # A row of dominoes is one subject: the chain is what falls, so the still frame holds all of it.
+        whole = whole_action(scene, [names[i] for i in row], poses[:, row], aspect)
+        cam.target, cam.distance = whole.target, whole.distance * (0.8 if cam.framing == "close" else scale)
+        return
     radius = subject_radius(body)
     near = distance_for_area(radius, AREA.get(cam.framing, AREA["medium"]), cam.fov, aspect)
     centre = np.column_stack([poses[:, k, 0], poses[:, k, 1], np.full(poses.shape[0], body.z)])

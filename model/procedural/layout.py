@@ -205,6 +205,8 @@ def start_motion(
         action = "off" if "table" in kinds else "drop"
     if action == "off" and "table" not in kinds:
         action = "drop"  # off nothing in particular: it falls from above the floor
+    if g.kind == "domino" and action == "drop" and g.height is None and len(row) > 1:
+        action = "topple"  # "dominoes fall": stood in a row, the first one tipped into the next
     if spec.shape == "cylinder" and (action in {"roll", "collide"} or g.kind == "log"):
         # A can or bottle rolls lying across the view: its side view is then a disc, so it rolls in the picture.
         spec.axis = "z"

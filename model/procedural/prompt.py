@@ -142,6 +142,9 @@ _DETERMINERS = frozenset({"the", "this", "that", "another"})
 # "a stack of boxes", "a tower of blocks": the objects are piled one on another.
 ARRANGEMENTS = frozenset({"stack", "stacks", "tower", "towers", "pile", "piles", "pyramid", "heap", "stacked",
                           "piled"})  # fmt: skip
+# "a row of dominoes", "dominoes fall in a long line": more than the three a bare plural gets.
+ROWS = frozenset({"row", "rows", "line", "lines", "chain", "chains", "queue", "series", "sequence"})
+ROW_COUNT = 8
 SPEECH_VERBS = frozenset({"says", "say", "said", "saying", "speaks", "shouts", "yells", "whispers", "sings",
                           "asks", "announces", "tells", "exclaims", "replies"})  # fmt: skip
 UNITS: dict[str, float] = {
@@ -197,6 +200,7 @@ class ObjectGroup:
     label: str = ""  # a cameo handle
     stacked: bool = False  # piled one on another ("a stack of boxes", "a tower of blocks")
     breaks: str = ""  # the word that asked for it to break ("shatters"); empty when none did
+    counted: bool = False  # the prompt gave the number ("three balls"), so a "row" does not change it
 
 
 @dataclass
@@ -283,6 +287,8 @@ def _tokens(words: list[str]) -> list[tuple[str, str, str]]:
                 out.append(("break", phrase, phrase))
             elif n == 1 and phrase in ARRANGEMENTS:
                 out.append(("arrange", phrase, phrase))
+            elif n == 1 and phrase in ROWS:
+                out.append(("row", phrase, phrase))
             elif n == 1 and phrase in SPEECH_VERBS:
                 out.append(("speak", phrase, phrase))
             elif n == 1 and phrase in {"add", "adds", "another", "more", "plus", "extra", "additional"}:
@@ -389,8 +395,9 @@ def parse_prompt(text: str) -> ParsedPrompt:
                 pending.clear()
                 continue
             plural = surface in PLURALS
-            count = int(float(pending.pop("count", "0"))) or (3 if plural else 1)
-            group = ObjectGroup(kind=val, count=max(1, count))
+            given = int(float(pending.pop("count", "0")))
+            count = given or ((ROW_COUNT if pending.pop("row", None) else 3) if plural else 1)
+            group = ObjectGroup(kind=val, count=max(1, count), counted=bool(given))
             group.color = pending.pop("color", None)
             group.material = pending.pop("material", None)
             group.scale = float(pending.pop("size", "1"))
@@ -410,6 +417,16 @@ def parse_prompt(text: str) -> ParsedPrompt:
                     last.target = val  # "a ball is thrown at a robot"
             result.groups.append(group)
             last = group
+            continue
+        if cat == "row":
+            before = tokens[idx - 1] if idx else None
+            if before is not None and before[0] == "object" and last is not None and last.count == 1:
+                last.count = ROW_COUNT  # "a domino chain": the "a" was the chain's
+            elif last is not None and not last.counted and last.count > 1:
+                last.count = max(last.count, ROW_COUNT)  # "dominoes fall in a long line"
+            elif before is None or before[2] in {"a", "an"}:
+                pending.pop("count", None)  # "a row of dominoes": the "a" is the row's, not one domino's
+                pending["row"] = "1"
             continue
         if cat == "arrange":
             if last is not None and surface in {"stacked", "piled"}:
