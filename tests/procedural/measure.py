@@ -1,8 +1,19 @@
-"""Measurements on decoded clips: where a coloured ball is in each frame, and where loud sounds start."""
+"""Clips to measure, and measurements on decoded clips: where a coloured ball is in each frame, and where loud
+sounds start."""
 
 from __future__ import annotations
 
 import numpy as np
+
+from model.generator import CancelToken, GenerationRequest, no_progress
+from model.media import encode_mp4
+from model.procedural import ProceduralGenerator
+
+
+def generated_mp4(generator: ProceduralGenerator, prompt: str, width: int, height: int, seconds: float) -> bytes:
+    """The MP4 of a generated clip, as a member would receive it."""
+    request = GenerationRequest("generate", prompt, width=width, height=height, seconds=seconds)
+    return encode_mp4(generator.generate(request, no_progress, CancelToken()))
 
 
 def colour_mask(frames: np.ndarray, channel: int, margin: int = 70) -> np.ndarray:

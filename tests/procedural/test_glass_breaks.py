@@ -10,10 +10,9 @@ import numpy as np
 import pytest
 from scipy import ndimage
 
-from model.generator import CancelToken, GenerationRequest, no_progress
-from model.media import decode_audio, decode_clip, encode_mp4
+from model.media import decode_audio, decode_clip
 from model.procedural import ProceduralGenerator
-from tests.procedural.measure import onsets
+from tests.procedural.measure import generated_mp4, onsets
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
 
@@ -28,8 +27,7 @@ def generator() -> ProceduralGenerator:
 
 
 def _mp4(generator: ProceduralGenerator, prompt: str, seconds: float = 2.5) -> bytes:
-    request = GenerationRequest("generate", prompt, width=W, height=H, seconds=seconds)
-    return encode_mp4(generator.generate(request, no_progress, CancelToken()))
+    return generated_mp4(generator, prompt, W, H, seconds)
 
 
 @pytest.fixture(scope="module")

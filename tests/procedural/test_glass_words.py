@@ -9,15 +9,14 @@ import pytest
 import torch
 from scipy import ndimage
 
-from model.generator import CancelToken, GenerationRequest, no_progress
-from model.media import decode_audio, decode_clip, encode_mp4
+from model.media import decode_audio, decode_clip
 from model.procedural import ProceduralGenerator
 from model.procedural.figures.reading import read_prompt
 from model.procedural.lathe import INF, intersect, lathe_for, surface
 from model.procedural.layout import BREAK_DROP_HEIGHT, TABLE_TOP, build_scene
 from model.procedural.prompt import ParsedPrompt, parse_prompt
 from model.procedural.scene import BodySpec, SceneSpec
-from tests.procedural.measure import onsets
+from tests.procedural.measure import generated_mp4, onsets
 
 FPS = 24.0
 W, H = 320, 180  # as tests/procedural/test_glass_breaks.py: shards a few centimetres apart are separate specks
@@ -131,8 +130,7 @@ def generator() -> ProceduralGenerator:
 
 
 def _mp4(generator: ProceduralGenerator, prompt: str, seconds: float = 2.5) -> bytes:
-    request = GenerationRequest("generate", prompt, width=W, height=H, seconds=seconds)
-    return encode_mp4(generator.generate(request, no_progress, CancelToken()))
+    return generated_mp4(generator, prompt, W, H, seconds)
 
 
 def _shards(frames: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
