@@ -170,11 +170,13 @@ class ProceduralGenerator:
         total = int(source.state.get("camera_frames", first))
         speech_meta = "none"
         tails = [ImpactEvent(**e) for e in source.state.get("tail_events", [])]
+        earlier_breaks = [ImpactEvent(**e) for e in source.state.get("broken", [])]
         cont = self._simulate_render_sound(
             scene, width, height, fps, frames, request, progress, cancel,
             start_state=final, first_frame=first, camera_frames=total, prior_events=tails, speech=False,
+            earlier_breaks=earlier_breaks,
         )  # fmt: skip
-        new_frames, new_audio, traj, _ = cont
+        new_frames, new_audio, traj, _, breaks = cont
         # The source's picture and sound, then the continuation: same size, rate and clock, so no seam.
         src_frames = src.frames if src.frames.shape[0] == first else src.frames[:first]
         src_samples = round(src_frames.shape[0] / fps * SAMPLE_RATE)
@@ -185,7 +187,7 @@ class ProceduralGenerator:
         src_audio[:, :n] = audio[:, :n]
         joined_frames = np.concatenate([src_frames, new_frames])
         joined_audio = np.concatenate([src_audio, new_audio], axis=1)
-        state = self._state(scene, traj, first + frames, fps, total)
+        state = self._state(scene, traj, first + frames, fps, total, breaks)
         meta = {"unused_words": [], "notes": [], "extended_from": source.clip_id, "continuation_start_frame": first,
                 "speech": speech_meta, "size": [width, height]}  # fmt: skip
         return Clip(joined_frames, joined_audio, fps, SAMPLE_RATE, state, meta)
@@ -253,7 +255,7 @@ class ProceduralGenerator:
         frames = max(1, round(seconds * fps))
         if reframe:
             scene.camera.target = None
-        frames_out, audio, traj, speech_status = self._simulate_render_sound(
+        frames_out, audio, traj, speech_status, breaks = self._simulate_render_sound(
             scene, width, height, fps, frames, request, progress, cancel
         )
         meta = dict(meta)
@@ -262,15 +264,18 @@ class ProceduralGenerator:
             "size": [width, height], "seconds": frames / fps, "impacts": len(traj.events),
             "speech": speech_status, "objects": [o.id for o in scene.objects],
         })  # fmt: skip
-        state = self._state(scene, traj, frames, fps, frames)
+        state = self._state(scene, traj, frames, fps, frames, breaks)
         return Clip(frames_out, audio, fps, SAMPLE_RATE, state, meta)
 
-    def _state(self, scene: SceneSpec, traj: Trajectory, frames: int, fps: float, camera_frames: int) -> dict[str, Any]:
+    def _state(self, scene: SceneSpec, traj: Trajectory, frames: int, fps: float, camera_frames: int,
+               breaks: list[ImpactEvent]) -> dict[str, Any]:  # fmt: skip
         end = traj.final["time"]
         tails = [_event_dict(e, end) for e in traj.events if e.time > end - TAIL_SECONDS * scene.pace]
         return {
             "scene": scene.to_dict(), "final": {**traj.final, "time": 0.0}, "tail_events": tails,
             "frames": frames, "fps": fps, "camera_frames": camera_frames,
+            # Glass that broke stays broken in an extension (figures/performance.py `_breakage`).
+            "broken": [_event_dict(e, end) for e in breaks],
         }  # fmt: skip
 
     def _simulate_render_sound(
@@ -288,7 +293,9 @@ class ProceduralGenerator:
         camera_frames: int | None = None,
         prior_events: list[ImpactEvent] | None = None,
         speech: bool = True,
-    ) -> tuple[np.ndarray, np.ndarray, Trajectory, str]:
+        earlier_breaks: list[ImpactEvent] | None = None,
+    ) -> tuple[np.ndarray, np.ndarray, Trajectory, str, list[ImpactEvent]]:
+        """Frames, sound, the simulation, what happened to speech, and the impacts that broke glass so far."""
         chunk = self.settings.render.chunk
         chunks = math.ceil(frames / chunk)
         total_steps = chunks + 2
@@ -296,7 +303,7 @@ class ProceduralGenerator:
         traj = simulate(scene, frames, fps, self.settings.physics, start_state,
                         hold_drive(scene, first_frame * scene.pace / fps))  # fmt: skip
         # The figures' limbs join the bodies the camera frames and the renderer draws (figures/performance.py).
-        cast = perform(scene, traj, first_frame)
+        cast = perform(scene, traj, first_frame, earlier_breaks)
         if scene.camera.target is None:
             frame_scene(*cast.camera_view(), width / height)
         cancel.raise_if_cancelled()
@@ -333,7 +340,7 @@ class ProceduralGenerator:
             extra = cast.audio(n_samples, SAMPLE_RATE, lambda x: self._pan_x(scene, x, 0.5, 0.0))
             audio = limit(audio + extra, self.settings.sound.headroom)
         progress(total_steps, total_steps, "done")
-        return out, audio, traj, status
+        return out, audio, traj, status, cast.breaks
 
     def _speech(
         self, scene: SceneSpec, request: GenerationRequest, frames: int, fps: float, n: int

@@ -6,11 +6,14 @@ the sound breaks glass (sound.BREAK_SPEED), so it neither sounds nor looks broke
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 from scipy import ndimage
 
-from model.media import decode_audio, decode_clip
+from model.generator import CancelToken, GenerationRequest, SourceClip, no_progress
+from model.media import decode_audio, decode_clip, encode_mp4
 from model.procedural import ProceduralGenerator
 from tests.procedural.measure import generated_mp4, onsets
 
@@ -99,3 +102,22 @@ def test_things_that_are_not_glass_land_whole(generator: ProceduralGenerator, pr
 def test_the_same_prompt_and_seed_break_the_same_way_byte_for_byte(generator: ProceduralGenerator,
                                                                    glass_clip: bytes) -> None:  # fmt: skip
     assert _mp4(generator, GLASS) == glass_clip
+
+
+def test_glass_that_broke_stays_broken_when_the_clip_is_extended(generator: ProceduralGenerator) -> None:
+    first = generator.generate(GenerationRequest("generate", GLASS, width=W, height=H, seconds=2.5), no_progress,
+                               CancelToken())  # fmt: skip
+    state = json.loads(json.dumps(first.state))  # as the clip library stores it
+    source = SourceClip("src", GLASS, "procedural", state, decode_clip(encode_mp4(first)))
+    more = generator.generate(GenerationRequest("extend", "", width=W, height=H, seconds=1.5, sources=(source,)),
+                              no_progress, CancelToken())  # fmt: skip
+    frames = decode_clip(encode_mp4(more)).frames.astype(np.int16)
+    seam = first.frames.shape[0]
+    # The still camera sees the same floor, shards and no bottle across the seam: nothing comes back whole.
+    step = np.abs(frames[seam] - frames[seam - 1]).max(axis=-1)
+    assert (step > 40).mean() < 0.002, (step > 40).mean()  # a bottle coming back whole: 0.005
+    bright, _ = _changes(frames)
+    assert _fragments(bright[-1]) >= 6  # the shards still lie there at the end
+    # And nothing more is heard breaking or knocking after the seam.
+    heard = onsets(decode_audio(encode_mp4(more)), 48_000)
+    assert not [t for t in heard if t > seam / FPS + 0.1], heard

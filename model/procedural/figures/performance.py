@@ -52,6 +52,9 @@ class Performance:
     # Glass that broke: body -> (first frame it is gone, x, y of the impact). The body is hidden under the floor
     # from then on; the camera is shown it where it broke, so it keeps the shards in view instead.
     broken: dict[str, tuple[int, float, float]] = field(default_factory=dict)
+    # The impacts that broke glass, this part's and earlier parts' (time from this part's start, so negative for
+    # those): an extension of the clip keeps those bodies gone and their shards where they lie.
+    breaks: list[ImpactEvent] = field(default_factory=list)
 
     def camera_view(self) -> tuple[SceneSpec, list[str], np.ndarray]:
         """What the camera director frames: each figure first, as one whole-body silhouette following its limbs
@@ -177,10 +180,12 @@ def hold_drive(scene: SceneSpec, start: float = 0.0) -> Drive | None:
     return drive
 
 
-def perform(scene: SceneSpec, traj: Trajectory, first_frame: int = 0) -> Performance:
+def perform(scene: SceneSpec, traj: Trajectory, first_frame: int = 0,
+            earlier_breaks: list[ImpactEvent] | None = None) -> Performance:  # fmt: skip
     """Pose every figure at the trajectory's frame times and gather the elements' particles and sounds.
 
-    Glass that breaks is gone from then on: its later impacts, rolling and sliding leave `traj` (see `_breakage`)."""
+    Glass that breaks is gone from then on: its later impacts, rolling and sliding leave `traj` (see `_breakage`).
+    `earlier_breaks`: glass that broke in the clip this part extends (times before this part's start)."""
     frames = traj.poses.shape[0]
     start = first_frame * traj.frame_dt
     times = start + np.arange(frames) * traj.frame_dt  # simulated seconds
@@ -206,7 +211,7 @@ def perform(scene: SceneSpec, traj: Trajectory, first_frame: int = 0) -> Perform
             end = (hits[0] + 0.3) if hits else traj.frame_dt * frames
             perf.thrown[fig.id] = (fig.holds, max(1, min(frames, int(end / traj.frame_dt) + 1)))
     _physics_splashes(scene, traj, times, start, perf)
-    _breakage(scene, traj, times, start, perf)
+    _breakage(scene, traj, times, start, perf, earlier_breaks or [])
     _spills(scene, traj, times, start, perf)
     _weather(scene, times, perf)
     return perf
@@ -279,17 +284,19 @@ def breaks(event: ImpactEvent) -> bool:
     return material(event.material).breaks and event.speed >= BREAK_SPEED
 
 
-def _breakage(scene: SceneSpec, traj: Trajectory, times: np.ndarray, start: float, perf: Performance) -> None:
+def _breakage(scene: SceneSpec, traj: Trajectory, times: np.ndarray, start: float, perf: Performance,
+              earlier: list[ImpactEvent]) -> None:  # fmt: skip
     """Glass that lands hard enough to be heard breaking breaks in the picture on that frame: the body goes and
     shards burst out of the impact, fall, and lie scattered there to the end of the clip.
 
     The body leaves the picture by standing just under the floor below the impact (where the floor hides it,
     casts no shadow and costs the renderer only a few rays), and leaves the sound too: its later bounces, rolls
     and slides are dropped from `traj`, so a bottle that is gone is not heard knocking about afterwards."""
-    broken: dict[str, ImpactEvent] = {}
+    broken: dict[str, ImpactEvent] = {e.body: e for e in earlier if e.body in traj.names}
     for e in traj.events:
         if e.body not in broken and e.body in traj.names and breaks(e):
             broken[e.body] = e
+    perf.breaks = list(broken.values())
     if not broken:
         return
     bodies = {o.id: o for o in scene.objects}
@@ -297,7 +304,7 @@ def _breakage(scene: SceneSpec, traj: Trajectory, times: np.ndarray, start: floa
     for name, e in broken.items():
         i = traj.names.index(name)
         t = start + e.time
-        first = int(np.searchsorted(times, t - 1e-9))  # the first frame at or after the impact
+        first = int(np.searchsorted(times, t - 1e-9))  # the first frame at or after the impact (0 if earlier)
         if first < len(times):
             reach = float(np.linalg.norm(bodies[name].size)) if name in bodies else e.size
             poses[first:, i] = (e.x, -reach - 0.01, poses[first, i, 2])
