@@ -11,7 +11,7 @@ import torch.nn.functional as F
 from model.generator import Clip
 
 
-def _resize(frames: np.ndarray, height: int, width: int) -> np.ndarray:
+def resize_frames(frames: np.ndarray, height: int, width: int) -> np.ndarray:
     """Resize (T, H, W, 3) uint8 frames with bilinear filtering (area when shrinking)."""
     if frames.shape[1:3] == (height, width):
         return frames
@@ -61,7 +61,7 @@ def stitch_clips(clips: list[Clip], crossfade_seconds: float = 0.25) -> Clip:
     video: np.ndarray = _retime(first.frames, first.fps, fps)
     audio = _audio(first, rate, round(video.shape[0] / fps * rate))
     for clip in clips[1:]:
-        frames = _resize(_retime(clip.frames, clip.fps, fps), height, width)
+        frames = resize_frames(_retime(clip.frames, clip.fps, fps), height, width)
         sound = _audio(clip, rate, round(frames.shape[0] / fps * rate))
         overlap = min(round(crossfade_seconds * fps), video.shape[0] // 2, frames.shape[0] // 2)
         if overlap > 0:

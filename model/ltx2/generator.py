@@ -31,13 +31,16 @@ from model.generator import (
     SourceClip,
 )
 from model.ltx2 import audio as audio_ops
+from model.ltx2.clip_plan import ClipPlan, plan_clip, round_frames
 from model.ltx2.folder import ModelFolder, ModelFolderError, check_model_folder
 from model.ltx2.fp8 import gpu_has_fp8, quantize_linears
 from model.ltx2.memory import GB, ClipShape, MemoryEstimate, choose_plan, estimate
 from model.ltx2.options import LTX2Options
+from model.ltx2.placement import place_for_plan
 from model.ltx2.prompt_enhancer import enhance_prompt
 from model.ltx2.sizes import SMALL_PARTS, ModelSizes, sizes_from_configs, sizes_from_folder
 from model.ltx2.variant import ModelVariant, detect_variant
+from model.stitching import resize_frames, stitch_clips
 
 log = logging.getLogger(__name__)
 
@@ -54,47 +57,6 @@ class _Interrupted(Exception):
     def __init__(self, cause: BaseException) -> None:
         super().__init__(str(cause))
         self.cause = cause
-
-
-@dataclass(frozen=True)
-class ClipPlan:
-    """The sizes the model will use for a request, after rounding, and what was rounded."""
-
-    width: int
-    height: int
-    num_frames: int
-    fps: float
-    notes: tuple[str, ...] = ()
-
-    @property
-    def seconds(self) -> float:
-        return self.num_frames / self.fps
-
-
-def round_frames(frames: float) -> int:
-    """The nearest count the video VAE accepts: 8k+1 frames, at least 9."""
-    return 8 * max(1, round((frames - 1) / 8)) + 1
-
-
-def plan_clip(width: int, height: int, seconds: float, fps: float, options: LTX2Options) -> ClipPlan:
-    """Round a requested size and length to what LTX-2 accepts (multiples of 32 pixels, 8k+1 frames)."""
-    notes: list[str] = []
-    w, h = max(64, round(width / 32) * 32), max(64, round(height / 32) * 32)
-    if w * h > options.max_pixels:
-        scale = math.sqrt(options.max_pixels / (width * height))
-        w, h = max(64, int(width * scale) // 32 * 32), max(64, int(height * scale) // 32 * 32)
-        notes.append(f"size capped at {options.max_pixels} pixels")
-    if (w, h) != (width, height):
-        notes.append(f"size {width}x{height} -> {w}x{h} (the model works in multiples of 32 pixels)")
-    if seconds > options.max_seconds:
-        notes.append(f"length capped at {options.max_seconds:g} s")
-        seconds = options.max_seconds
-    frames = round_frames(seconds * fps)
-    while frames > 9 and frames > options.max_seconds * fps + 0.5:
-        frames -= 8
-    if abs(frames / fps - seconds) > 0.5 / fps:
-        notes.append(f"length {seconds:g} s -> {frames / fps:.3f} s ({frames} frames: the model makes 8k+1)")
-    return ClipPlan(width=w, height=h, num_frames=frames, fps=fps, notes=tuple(notes))
 
 
 @dataclass
@@ -507,7 +469,7 @@ class LTX2Generator:
         continuation = self._clip(pipes, request, plan, video, sound, [], details)
         frames = continuation.frames[overlap:]
         if frames.shape[1:3] != src.frames.shape[1:3]:
-            frames = _resize_frames(frames, src.height, src.width)
+            frames = resize_frames(frames, src.height, src.width)
         rate = continuation.sample_rate
         src_audio = audio_ops.fit_length(
             audio_ops.resample(audio_ops.to_stereo(src.audio), src.sample_rate, rate), round(src.seconds * rate)
@@ -536,10 +498,6 @@ class LTX2Generator:
     def _stitch(self, request: GenerationRequest) -> Clip:
         if len(request.sources) < 2:
             raise GenerationError("a stitch needs at least two clips")
-        try:
-            from model.stitching import stitch_clips
-        except ImportError as exc:
-            raise GenerationError("stitching is not available in this build") from exc
         clip = stitch_clips([s.clip for s in request.sources], self.options.stitch_crossfade)
         clip.state = {
             "backend": self.name,
@@ -621,71 +579,6 @@ def _shifted_sigmas(scheduler: Any, sigmas: list[float], seq_len: int, device: t
     )
     probe.set_timesteps(sigmas=sigmas, device=device, mu=mu)
     return [float(s) for s in probe.sigmas[: len(sigmas)]]
-
-
-def _resize_frames(frames: np.ndarray, height: int, width: int) -> np.ndarray:
-    x = torch.from_numpy(frames).permute(0, 3, 1, 2).float()  # (T, 3, H, W)
-    y = F.interpolate(x, size=(height, width), mode="bilinear", align_corners=False)
-    return y.round().clamp(0, 255).byte().permute(0, 2, 3, 1).contiguous().numpy()
-
-
-def place_for_plan(
-    pipe: Any, plan: str, device: torch.device, dtype: torch.dtype, options: LTX2Options, speedups: list[str]
-) -> bool:
-    """Put the pipeline's modules where memory plan `plan` says (model/ltx2/memory.py); True when the transformer's
-    linear layers were made fp8 matmuls here."""
-    if plan == "gpu":
-        if device.type != "cpu":
-            pipe.to(device)
-        speedups.append("memory plan gpu")
-        return False
-    from diffusers.hooks import apply_group_offloading
-
-    streams = device.type == "cuda"  # copies overlap compute only with CUDA streams
-    for name, module in pipe.components.items():
-        if isinstance(module, torch.nn.Module) and name not in ("text_encoder", "transformer"):
-            module.to(device)
-    # The text encoder lives in CPU memory; each leaf is copied in as the prompt reaches it.
-    apply_group_offloading(
-        pipe.text_encoder,
-        onload_device=device,
-        offload_device=torch.device("cpu"),
-        offload_type="leaf_level",
-        use_stream=streams,
-    )
-    speedups.append(f"memory plan {plan}: text encoder streamed from CPU memory")
-    transformer = pipe.transformer
-    if plan == "text-offload":
-        transformer.to(device)
-        return False
-    if plan == "group-offload":
-        transformer.enable_group_offload(
-            onload_device=device,
-            offload_device=torch.device("cpu"),
-            offload_type="block_level",
-            num_blocks_per_group=1,
-            use_stream=streams,
-        )
-        speedups.append("transformer blocks streamed from CPU memory")
-        return False
-    # fp8: the bf16 transformer never sits on the card whole (it would not fit where this plan is chosen).
-    scaled_mm = options.fp8_weights == "scaled-mm" or (
-        options.fp8_weights == "auto" and options.fp8 != "off" and gpu_has_fp8(device)
-    )
-    if scaled_mm:
-        count = 0
-        for block in transformer.transformer_blocks:  # one bf16 block on the card at a time
-            block.to(device)
-            count += quantize_linears(block)
-        transformer.to(device)
-        speedups.append(f"fp8 weights and matmuls in {count} linear layers")
-    else:
-        # fp8 storage, computed in `dtype`: the memory saving on any device, without fp8 tensor cores. Cast where the
-        # weights are, then moved at half the size.
-        transformer.enable_layerwise_casting(storage_dtype=torch.float8_e4m3fn, compute_dtype=dtype)
-        transformer.to(device)
-        speedups.append("fp8 weights (layerwise casting)")
-    return True
 
 
 def _free_memory(pipes: _Pipelines) -> None:
