@@ -144,7 +144,6 @@ def build_full_pipeline() -> Any:
     from diffusers import (
         AutoencoderKLLTX2Audio,
         AutoencoderKLLTX2Video,
-        FlowMatchEulerDiscreteScheduler,
         LTX2Pipeline,
         LTX2VideoTransformer3DModel,
     )
@@ -152,7 +151,7 @@ def build_full_pipeline() -> Any:
     from diffusers.pipelines.ltx2.vocoder import LTX2Vocoder
     from transformers import Gemma3ForConditionalGeneration
 
-    from model.ltx2.tiny import tiny_tokenizer
+    from model.ltx2.tiny import ltx2_scheduler, tiny_tokenizer
 
     torch.manual_seed(0)
     tokenizer = tiny_tokenizer(max_length=1024)  # ids are all that matter; 1024 padded tokens, as the real prompt
@@ -161,14 +160,7 @@ def build_full_pipeline() -> Any:
         with DEVICE:
             text_encoder = Gemma3ForConditionalGeneration(gemma3_12b_config(262_208)).eval()
             pipe = LTX2Pipeline(
-                scheduler=FlowMatchEulerDiscreteScheduler(
-                    use_dynamic_shifting=True,
-                    base_shift=0.95,
-                    max_shift=2.05,
-                    base_image_seq_len=1024,
-                    max_image_seq_len=4096,
-                    shift_terminal=0.1,
-                ),
+                scheduler=ltx2_scheduler(),
                 # The constructor's default ratio formula counts four halvings; the blocks do three (32x, 8x).
                 vae=AutoencoderKLLTX2Video(spatial_compression_ratio=32, temporal_compression_ratio=8).eval(),
                 audio_vae=AutoencoderKLLTX2Audio().eval(),

@@ -126,6 +126,20 @@ def _text_encoder(vocab_size: int) -> Any:  # a Gemma3ForConditionalGeneration
     return Gemma3ForConditionalGeneration(config).eval()
 
 
+def ltx2_scheduler() -> Any:  # a diffusers FlowMatchEulerDiscreteScheduler
+    """LTX-2's own noise schedule: flow matching with the shift that grows with the sequence length."""
+    from diffusers import FlowMatchEulerDiscreteScheduler
+
+    return FlowMatchEulerDiscreteScheduler(
+        use_dynamic_shifting=True,
+        base_shift=0.95,
+        max_shift=2.05,
+        base_image_seq_len=1024,
+        max_image_seq_len=4096,
+        shift_terminal=0.1,
+    )
+
+
 def build_tiny_ltx2_pipeline(seed: int = 0, version: str = "2.0") -> Any:  # a diffusers LTX2Pipeline
     """Build the tiny pipeline in memory (float32, CPU), every weight drawn from `seed`.
 
@@ -140,7 +154,6 @@ def build_tiny_ltx2_pipeline(seed: int = 0, version: str = "2.0") -> Any:  # a d
     from diffusers import (
         AutoencoderKLLTX2Audio,
         AutoencoderKLLTX2Video,
-        FlowMatchEulerDiscreteScheduler,
         LTX2Pipeline,
         LTX2VideoTransformer3DModel,
     )
@@ -236,14 +249,7 @@ def build_tiny_ltx2_pipeline(seed: int = 0, version: str = "2.0") -> Any:  # a d
         use_prompt_embeddings=not v23,
         perturbed_attn=v23,
     )
-    scheduler = FlowMatchEulerDiscreteScheduler(
-        use_dynamic_shifting=True,
-        base_shift=0.95,
-        max_shift=2.05,
-        base_image_seq_len=1024,
-        max_image_seq_len=4096,
-        shift_terminal=0.1,
-    )
+    scheduler = ltx2_scheduler()
     return LTX2Pipeline(
         scheduler=scheduler,
         vae=vae.eval(),  # type: ignore[attr-defined]
