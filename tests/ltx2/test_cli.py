@@ -14,6 +14,12 @@ from model.media import probe
 pytestmark = pytest.mark.ltx2
 
 
+def _generate_a_drum_fill(out: str) -> list[str]:
+    """`sorabox generate` as the README types it for the tiny folder: 1 s at 96x64."""
+    return ["generate", "--backend", "ltx2", "a drummer plays a fast fill", "--size", "96x64", "--seconds", "1",
+            "-o", out]  # fmt: skip
+
+
 def test_the_tiny_folder_and_a_generate_through_the_cli_make_an_mp4_with_sound(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ):
@@ -24,22 +30,7 @@ def test_the_tiny_folder_and_a_generate_through_the_cli_make_an_mp4_with_sound(
 
     assert main(["model", "tiny-ltx2", str(tiny)]) == 0
     assert (tiny / "model_index.json").is_file()
-    code = main(
-        [
-            "--data-dir",
-            str(tmp_path / "data"),
-            "generate",
-            "--backend",
-            "ltx2",
-            "a drummer plays a fast fill",
-            "--size",
-            "96x64",
-            "--seconds",
-            "1",
-            "-o",
-            str(out),
-        ]
-    )
+    code = main(["--data-dir", str(tmp_path / "data"), *_generate_a_drum_fill(str(out))])
 
     assert code == 0
     info = probe(out)
@@ -78,20 +69,7 @@ def test_the_done_when_commands_work_as_typed_the_tiny_folder_is_used_once_the_p
     command = printed.split("to use it: sorabox ", 1)[1].split()
     assert main(command) == 0
     assert f'model_dir = "{tmp_path / "tiny"}"' in (tmp_path / "sorabox.toml").read_text()
-    code = main(
-        [
-            "generate",
-            "--backend",
-            "ltx2",
-            "a drummer plays a fast fill",
-            "--size",
-            "96x64",
-            "--seconds",
-            "1",
-            "-o",
-            "d.mp4",
-        ]
-    )
+    code = main(_generate_a_drum_fill("d.mp4"))
 
     assert code == 0, capsys.readouterr().err
     info = probe(tmp_path / "d.mp4")
