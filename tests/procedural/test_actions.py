@@ -7,10 +7,9 @@ import itertools
 import numpy as np
 import pytest
 
-from model.generator import CancelToken, GenerationRequest, no_progress
-from model.media import decode_audio, decode_clip, encode_mp4
+from model.media import decode_audio, decode_clip
 from model.procedural import ProceduralGenerator
-from tests.procedural.measure import colour_mask, extents, onsets, rms, track
+from tests.procedural.measure import colour_mask, extents, generated_mp4, onsets, rms, track
 
 # Each test makes and decodes a whole clip: seconds alone, far more on a loaded machine.
 pytestmark = pytest.mark.slow
@@ -30,8 +29,7 @@ def _shoot(generator: ProceduralGenerator, prompt: str, seconds: float) -> tuple
 
     The prompts ask for a still camera: motion is measured against a fixed view (the director's framing, which
     follows and enlarges the subject, has its own tests)."""
-    request = GenerationRequest("generate", prompt, width=W, height=H, seconds=seconds)
-    data = encode_mp4(generator.generate(request, no_progress, CancelToken()))
+    data = generated_mp4(generator, prompt, W, H, seconds)
     return decode_clip(data).frames, decode_audio(data)
 
 

@@ -10,10 +10,9 @@ import math
 import numpy as np
 import pytest
 
-from model.generator import CancelToken, GenerationRequest, no_progress
-from model.media import decode_audio, decode_clip, encode_mp4
+from model.media import decode_audio, decode_clip
 from model.procedural import ProceduralGenerator
-from tests.procedural.measure import centroids, colour_mask, extents, rms
+from tests.procedural.measure import centroids, colour_mask, extents, generated_mp4, rms
 
 # Each test makes and decodes a whole clip: seconds alone, far more on a loaded machine.
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
@@ -29,8 +28,7 @@ def generator() -> ProceduralGenerator:
 
 
 def _shoot(generator: ProceduralGenerator, prompt: str, seconds: float) -> tuple[np.ndarray, np.ndarray]:
-    request = GenerationRequest("generate", prompt, width=W, height=H, seconds=seconds)
-    data = encode_mp4(generator.generate(request, no_progress, CancelToken()))
+    data = generated_mp4(generator, prompt, W, H, seconds)
     return decode_clip(data).frames, decode_audio(data)
 
 
