@@ -153,17 +153,25 @@ class StillWorld:
             self._panoramas = [(first_frame + k, shot) for k, shot in planned] if planned else []
         if not self._panoramas:
             return None
-        views = []
+        # Frames in a row that share a panorama are looked up together, into one set of buffers.
+        groups: list[tuple[panorama.Panorama, list[Shot]]] = []
         for f, shot in zip(frame_ids, shots, strict=True):
             pano = self._panorama_for(f)
             if pano is None or not pano.covers(shot.pose, self.width, self.height):
                 return None
-            views.append(pano.view([shot]))
+            if groups and groups[-1][0] is pano:
+                groups[-1][1].append(shot)
+            else:
+                groups.append((pano, [shot]))
+        views = [pano.view(group) for pano, group in groups]
+
+        def joined(name: str) -> torch.Tensor:
+            parts = [getattr(v, name) for v in views]
+            return parts[0] if len(parts) == 1 else torch.cat(parts)
+
         n, hw = len(shots), self.height * self.width
-        color = torch.cat([v.color for v in views]).view(n, hw, 3)
-        direct = torch.cat([v.direct for v in views]).view(n, hw)
-        depth = torch.cat([v.depth for v in views]).view(n, hw)
-        return Background(color, direct, depth, 1, torch.cat([v.image for v in views]), color, direct, depth)
+        color, direct, depth = joined("color").view(n, hw, 3), joined("direct").view(n, hw), joined("depth").view(n, hw)
+        return Background(color, direct, depth, 1, joined("image"), color, direct, depth)
 
     def _panorama_for(self, frame: int) -> panorama.Panorama | None:
         """The panorama planned for `frame`, cast now if it is not the one cast last."""
