@@ -18,6 +18,7 @@ import torch
 import torch.nn.functional as F
 
 from model.procedural.camera import CameraPose, Shot
+from model.procedural.shading import to_uint8
 
 # A panorama holds at most this many times a frame's pixels; a wider sweep gets a softer panorama instead (a long
 # lens's background is soft anyway), down to MIN_SHARPNESS of the frames' own resolution, and then another one.
@@ -114,7 +115,7 @@ class Panorama:
         h, w = shot.height, shot.width
         self.smooth = torch.cat([color.reshape(h, w, 3), direct.reshape(h, w, 1)], dim=-1)  # (Hp, Wp, 4)
         self.depth = depth.reshape(h, w)
-        self.image = _to_uint8(color.reshape(h, w, 3))
+        self.image = to_uint8(color.reshape(h, w, 3))
         self.on_cpu = color.device.type == "cpu"
         if self.on_cpu:  # OpenCV's warp is several times faster than torch's grid_sample on the CPU
             self.smooth_np, self.depth_np = self.smooth.numpy(), self.depth.numpy()
@@ -147,7 +148,7 @@ class Panorama:
                               padding_mode="border", align_corners=False)  # fmt: skip
         smooth = smooth.permute(0, 2, 3, 1).reshape(-1, 4)
         color = smooth[:, :3].contiguous()
-        return PanoramaView(color, smooth[:, 3].contiguous(), depth.reshape(-1), _to_uint8(color.view(n, h, w, 3)))
+        return PanoramaView(color, smooth[:, 3].contiguous(), depth.reshape(-1), to_uint8(color.view(n, h, w, 3)))
 
     def _warp(self, shots: list[Shot]) -> PanoramaView:
         """`view` with OpenCV: each frame is a perspective warp of the panorama."""
@@ -213,7 +214,3 @@ def _corner_rays(pose: CameraPose, width: int, height: int) -> list[np.ndarray]:
 
 def _unit(v: np.ndarray) -> np.ndarray:
     return v / max(float(np.linalg.norm(v)), 1e-9)
-
-
-def _to_uint8(img: torch.Tensor) -> torch.Tensor:
-    return (img.clamp(0, 1) * 255 + 0.5).to(torch.uint8)

@@ -33,9 +33,9 @@ from model.procedural.primitives import (
 )
 from model.procedural.render_settings import RenderSettings
 from model.procedural.scene import SceneSpec
-from model.procedural.shading import lighting_for, pool_light, shade
+from model.procedural.shading import lighting_for, pool_light, shade, to_uint8
 from model.procedural.statics import figure_parts, static_primitives
-from model.procedural.still_world import Background, StillWorld, to_uint8
+from model.procedural.still_world import Background, StillWorld
 from model.procedural.weather import rain_overlay
 
 __all__ = ["Background", "BodyLook", "RenderSettings", "Renderer", "rain_overlay"]

@@ -134,3 +134,8 @@ def shade(
 
 def luminance(c: torch.Tensor) -> torch.Tensor:
     return c @ c.new_tensor((0.2126, 0.7152, 0.0722))
+
+
+def to_uint8(img: torch.Tensor) -> torch.Tensor:
+    """Colours in [0, 1] as 8-bit values, rounded."""
+    return (img.clamp(0, 1) * 255 + 0.5).to(torch.uint8)

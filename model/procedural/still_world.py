@@ -24,7 +24,7 @@ from model.procedural.raster import StaticWorld
 from model.procedural.render_settings import RenderSettings
 from model.procedural.scene import SceneSpec
 from model.procedural.sets import ground_albedo, wall_albedo
-from model.procedural.shading import Lighting, floor_albedo, luminance, pool_light, shade, sky
+from model.procedural.shading import Lighting, floor_albedo, luminance, pool_light, shade, sky, to_uint8
 
 
 @dataclass
@@ -246,7 +246,3 @@ def _upscale(color: torch.Tensor, frac: torch.Tensor, depth: torch.Tensor, h: in
     big = F.interpolate(img, scale_factor=2, mode="bilinear", align_corners=False)[0].permute(1, 2, 0)
     deep = depth.reshape(h, w).repeat_interleave(2, 0).repeat_interleave(2, 1)
     return big[..., :3].reshape(-1, 3).contiguous(), big[..., 3].reshape(-1).contiguous(), deep.reshape(-1)
-
-
-def to_uint8(img: torch.Tensor) -> torch.Tensor:
-    return (img.clamp(0, 1) * 255 + 0.5).to(torch.uint8)
